@@ -1,0 +1,230 @@
+"""A lean GPT for Bark's three networks, loading transformers' Bark state dicts unchanged.
+
+Module names match transformers' ``BarkCausalModel`` / ``BarkFineModel`` so their state dicts load as-is
+(``load_state_dict(..., assign=True)`` shares the tensors, no copy). Compared with transformers this keeps a
+preallocated KV cache that survives across calls (the coarse stage reuses it across windows), computes the
+LM head only where logits are needed, and uses ``F.scaled_dot_product_attention``.
+
+Shapes: B batch rows, T new positions, S cached+new positions, C width, nh heads, hs = C // nh.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass(frozen=True)
+class GPTConfig:
+    n_layer: int  # transformer blocks
+    n_head: int  # attention heads
+    n_embd: int  # width C
+    block_size: int  # positions the position embedding covers
+    input_vocab_size: int
+    output_vocab_size: int
+    bias: bool  # biases in linears and layer norms (Bark's causal models have none)
+    n_codes_total: int = 0  # fine model only: codebooks (8)
+    n_codes_given: int = 0  # fine model only: index of the first codebook with an LM head (1)
+
+    @classmethod
+    def from_transformers(cls, config) -> GPTConfig:
+        return cls(
+            n_layer=config.num_layers,
+            n_head=config.num_heads,
+            n_embd=config.hidden_size,
+            block_size=config.block_size,
+            input_vocab_size=config.input_vocab_size,
+            output_vocab_size=config.output_vocab_size,
+            bias=config.bias,
+            n_codes_total=getattr(config, "n_codes_total", 0),
+            n_codes_given=getattr(config, "n_codes_given", 0),
+        )
+
+
+class KVCache:
+    """Preallocated keys and values of every layer: (n_layer, B, nh, capacity, hs) each.
+
+    ``length`` positions are filled. ``pad_left[b]`` positions at the start of row b are padding that no
+    query may attend to (rows with shorter prompts are left-padded so all rows end together).
+    """
+
+    def __init__(self, config: GPTConfig, batch: int, capacity: int, device, dtype, pad_left=None):
+        hs = config.n_embd // config.n_head
+        shape = (config.n_layer, batch, config.n_head, capacity, hs)
+        self.k = torch.zeros(shape, device=device, dtype=dtype)
+        self.v = torch.zeros(shape, device=device, dtype=dtype)
+        self.length = 0
+        self.pad_left = pad_left  # (B,) long tensor, or None when no row is padded
+
+    @property
+    def capacity(self) -> int:
+        return self.k.shape[3]
+
+    def keep_rows(self, rows: torch.Tensor) -> None:
+        """Drop the batch rows not in ``rows`` (finished generations stop costing compute)."""
+        self.k = self.k.index_select(1, rows)
+        self.v = self.v.index_select(1, rows)
+        if self.pad_left is not None:
+            self.pad_left = self.pad_left.index_select(0, rows)
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        self.n_head = config.n_head
+        self.att_proj = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)
+        self.out_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
+
+    def forward(self, x, layer: int = 0, cache: KVCache | None = None, mask=None, is_causal: bool = False):
+        B, T, C = x.shape
+        q, k, v = self.att_proj(x).split(C, dim=2)
+        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))  # (B, nh, T, hs)
+        if cache is not None:
+            start, end = cache.length, cache.length + T
+            cache.k[layer, :, :, start:end] = k
+            cache.v[layer, :, :, start:end] = v
+            k, v = cache.k[layer, :, :, :end], cache.v[layer, :, :, :end]  # (B, nh, S, hs)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=is_causal)  # (B, nh, T, hs)
+        return self.out_proj(y.transpose(1, 2).reshape(B, T, C))
+
+
+class MLP(nn.Module):
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        self.in_proj = nn.Linear(config.n_embd, 4 * config.n_embd, bias=config.bias)
+        self.out_proj = nn.Linear(4 * config.n_embd, config.n_embd, bias=config.bias)
+        self.gelu = nn.GELU()
+
+    def forward(self, x):
+        return self.out_proj(self.gelu(self.in_proj(x)))
+
+
+class Block(nn.Module):
+    def __init__(self, config: GPTConfig, bias: bool):
+        super().__init__()
+        self.layernorm_1 = nn.LayerNorm(config.n_embd, bias=bias)
+        self.attn = SelfAttention(config)
+        self.layernorm_2 = nn.LayerNorm(config.n_embd, bias=bias)
+        self.mlp = MLP(config)
+
+    def forward(self, x, layer: int = 0, cache: KVCache | None = None, mask=None, is_causal: bool = False):
+        x = x + self.attn(self.layernorm_1(x), layer, cache, mask, is_causal)
+        return x + self.mlp(self.layernorm_2(x))
+
+
+def _attention_mask(cache: KVCache, T: int, device) -> torch.Tensor | None:
+    """Boolean mask (B or 1, 1, T, S) for T new queries after ``cache.length`` cached positions.
+
+    None where SDPA needs no mask: one query with no padding (it may see everything cached).
+    """
+    S = cache.length + T
+    if cache.pad_left is None and T == 1:
+        return None
+    q_pos = torch.arange(cache.length, S, device=device)[:, None]  # (T, 1)
+    k_pos = torch.arange(S, device=device)[None, :]  # (1, S)
+    mask = (k_pos <= q_pos)[None, None]  # (1, 1, T, S) causal
+    if cache.pad_left is not None:
+        valid = k_pos[None] >= cache.pad_left[:, None, None]  # (B, 1, S)
+        # A padding query would see no key at all (NaN rows whose NaN values then leak through 0 * NaN):
+        # let every query see itself.
+        mask = (mask & valid[:, None]) | (k_pos == q_pos)[None, None]
+    return mask
+
+
+class CausalGPT(nn.Module):
+    """Bark's semantic and coarse networks: a causal GPT with a KV cache kept by the caller."""
+
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        self.config = config
+        self.input_embeds_layer = nn.Embedding(config.input_vocab_size, config.n_embd)
+        self.position_embeds_layer = nn.Embedding(config.block_size, config.n_embd)
+        self.layers = nn.ModuleList([Block(config, config.bias) for _ in range(config.n_layer)])
+        self.layernorm_final = nn.LayerNorm(config.n_embd, bias=config.bias)
+        self.lm_head = nn.Linear(config.n_embd, config.output_vocab_size, bias=False)
+
+    def new_cache(self, batch: int, capacity: int, pad_left: torch.Tensor | None = None) -> KVCache:
+        weight = self.lm_head.weight
+        capacity = min(capacity, self.config.block_size)
+        return KVCache(self.config, batch, capacity, weight.device, weight.dtype, pad_left)
+
+    def embed(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.input_embeds_layer(tokens)  # (B, T) -> (B, T, C)
+
+    def forward(self, embeds: torch.Tensor, cache: KVCache, all_logits: bool = False) -> torch.Tensor:
+        """Run T new positions (B, T, C) after the cached ones; return float32 logits.
+
+        Logits are (B, V) for the last position, or (B, T, V) with ``all_logits``.
+        """
+        B, T, _ = embeds.shape
+        if cache.length + T > cache.capacity:
+            raise ValueError(f"KV cache full: {cache.length} + {T} > {cache.capacity}")
+        device = embeds.device
+        pos = torch.arange(cache.length, cache.length + T, device=device)[None]  # (1, T)
+        if cache.pad_left is not None:
+            pos = (pos - cache.pad_left[:, None]).clamp(min=0)  # (B, T): each row counts from its first token
+        x = embeds + self.position_embeds_layer(pos)
+        mask = _attention_mask(cache, T, device)
+        # Plain causal prefill: SDPA's own causal path is faster than an explicit mask.
+        is_causal = cache.pad_left is None and cache.length == 0 and T > 1
+        if is_causal:
+            mask = None
+        for i, block in enumerate(self.layers):
+            x = block(x, i, cache, mask, is_causal)
+        cache.length += T
+        if not all_logits:
+            x = x[:, -1]
+        return self.lm_head(self.layernorm_final(x)).float()
+
+
+class FineGPT(nn.Module):
+    """Bark's fine network: non-causal, one embedding per codebook, one LM head per predicted codebook."""
+
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        self.config = config
+        self.input_embeds_layers = nn.ModuleList(
+            [nn.Embedding(config.input_vocab_size, config.n_embd) for _ in range(config.n_codes_total)]
+        )
+        self.position_embeds_layer = nn.Embedding(config.block_size, config.n_embd)
+        # Bark's fine model has layer-norm biases even though its linears follow config.bias.
+        self.layers = nn.ModuleList([Block(config, True) for _ in range(config.n_layer)])
+        self.layernorm_final = nn.LayerNorm(config.n_embd)
+        self.lm_heads = nn.ModuleList(
+            [
+                nn.Linear(config.n_embd, config.output_vocab_size, bias=False)
+                for _ in range(config.n_codes_given, config.n_codes_total)
+            ]
+        )
+
+    def forward(self, codes: torch.Tensor, codebook: int) -> torch.Tensor:
+        """Logits (B, T, V) float32 for ``codebook`` given codes (B, T, n_codes) of the codebooks before it."""
+        T = codes.shape[1]
+        x = sum(self.input_embeds_layers[j](codes[:, :, j]) for j in range(codebook + 1))  # (B, T, C)
+        x = x + self.position_embeds_layer(torch.arange(T, device=codes.device))[None]
+        for block in self.layers:
+            x = block(x)
+        return self.lm_heads[codebook - self.config.n_codes_given](self.layernorm_final(x)).float()
+
+
+# transformers keeps a causal-mask buffer per attention layer; we build masks on the fly.
+_UNUSED_KEYS = re.compile(r"(^|\.)attn\.bias$")
+
+
+def from_transformers(module: nn.Module) -> CausalGPT | FineGPT:
+    """Our network sharing the weights of a transformers Bark sub-model (no copy)."""
+    config = GPTConfig.from_transformers(module.config)
+    cls = FineGPT if config.n_codes_total else CausalGPT
+    with torch.device("meta"):
+        ours = cls(config)
+    state = {k: v for k, v in module.state_dict().items() if not _UNUSED_KEYS.search(k)}
+    if isinstance(ours, FineGPT):
+        # The fine heads are tied to embeddings and so absent from some state dicts; take them from the module.
+        for i, head in enumerate(module.lm_heads):
+            state[f"lm_heads.{i}.weight"] = head.weight
+    ours.load_state_dict(state, strict=True, assign=True)
+    return ours.eval().requires_grad_(False)

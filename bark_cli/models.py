@@ -1,0 +1,133 @@
+"""Loading a Bark checkpoint (hub id or local directory) onto a device: one explicit `Networks` object.
+
+All four networks and the tokenizer come from one checkpoint in the transformers format. Hub ids go through
+the normal Hugging Face cache (``HF_HOME``, ``HF_HUB_OFFLINE`` respected); nothing is kept in module state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .errors import DeviceError, WeightsNotFoundError
+from .gpt import CausalGPT, FineGPT, from_transformers
+from .options import RuntimeOptions
+
+log = logging.getLogger("bark_cli")
+
+# Files of a transformers Bark checkpoint that we need (not the speaker_embeddings/ folder).
+CHECKPOINT_FILES = ["config.json", "generation_config.json", "*.txt", "tokenizer*", "special_tokens_map.json"]
+SAFETENSORS_FILES = ["model*.safetensors", "model.safetensors.index.json"]
+PYTORCH_FILES = ["pytorch_model*.bin", "pytorch_model.bin.index.json"]
+
+
+@dataclass
+class Networks:
+    semantic: CausalGPT
+    coarse: CausalGPT
+    fine: FineGPT
+    codec: torch.nn.Module  # transformers EncodecModel; always float32 (its LSTMs are cheap and sensitive)
+    tokenizer: object  # transformers BertTokenizer
+    device: torch.device  # where the networks run
+    dtype: torch.dtype  # of the three GPTs
+    cpu_offload: bool  # networks wait on the CPU and visit `device` only while their stage runs
+
+    @contextlib.contextmanager
+    def on_device(self, net: torch.nn.Module):
+        """Run a stage with ``net`` on the device (moving it there and back when offloading)."""
+        if not self.cpu_offload:
+            yield net
+            return
+        net.to(self.device)
+        try:
+            yield net
+        finally:
+            net.to("cpu")
+            if self.device.type == "cuda":
+                torch.cuda.empty_cache()
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(name)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise DeviceError("--device cuda: no CUDA GPU is available to this torch build; use --device cpu")
+        index = device.index or 0
+        if index >= torch.cuda.device_count():
+            raise DeviceError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise DeviceError("--device mps: Apple's Metal backend is not available here; use --device cpu")
+    return device
+
+
+def half_dtype(device: torch.device) -> torch.dtype:
+    """fp16 on accelerators; bf16 on the CPU, where fp16 matmuls are slow and bf16 runs on AVX512/AMX."""
+    return torch.bfloat16 if device.type == "cpu" else torch.float16
+
+
+def checkpoint_dir(model: str) -> Path:
+    """A local directory holding the checkpoint: ``model`` itself, or its snapshot in the hub cache."""
+    local = Path(model).expanduser()
+    if local.is_dir():
+        if not (local / "config.json").is_file():
+            raise WeightsNotFoundError(f"--model {model}: the directory has no config.json of a Bark checkpoint")
+        return local
+    if local.exists() or model.startswith((".", "/", "~")) or model.count("/") > 1:
+        raise WeightsNotFoundError(f"--model {model}: no such directory (and it is not a Hugging Face model id)")
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
+
+    hint = (
+        f"the weights of {model} are not in the local Hugging Face cache and cannot be downloaded here: "
+        f"run `bark` once where the hub is reachable (or `hf download {model}`), "
+        "or pass --model DIR with a local copy of the checkpoint"
+    )
+    try:
+        path = Path(snapshot_download(model, allow_patterns=CHECKPOINT_FILES + SAFETENSORS_FILES))
+        if not any(path.glob("model*.safetensors")):
+            path = Path(snapshot_download(model, allow_patterns=CHECKPOINT_FILES + PYTORCH_FILES))
+    except RepositoryNotFoundError:
+        raise WeightsNotFoundError(f"--model {model}: no such model on the Hugging Face hub") from None
+    except (LocalEntryNotFoundError, HfHubHTTPError, OSError, ValueError):
+        raise WeightsNotFoundError(hint) from None
+    return path
+
+
+def load_networks(options: RuntimeOptions) -> Networks:
+    """Load every network of the checkpoint named by ``options.model`` onto ``options.device``."""
+    device = resolve_device(options.device)
+    dtype = half_dtype(device) if options.half else torch.float32
+    started = time.perf_counter()
+    path = checkpoint_dir(options.model)
+
+    import transformers
+    from transformers import BarkModel, BertTokenizer
+
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    try:
+        bark = BarkModel.from_pretrained(path, dtype=torch.float32)
+        tokenizer = BertTokenizer.from_pretrained(path)
+    except (OSError, ValueError, KeyError) as exc:
+        raise WeightsNotFoundError(f"--model {options.model}: not a loadable Bark checkpoint ({exc})") from None
+    log.info("loaded %s in %.2f s", path, time.perf_counter() - started)
+
+    home = torch.device("cpu") if options.cpu_offload else device
+    semantic = from_transformers(bark.semantic).to(home, dtype)
+    coarse = from_transformers(bark.coarse_acoustics).to(home, dtype)
+    fine = from_transformers(bark.fine_acoustics).to(home, dtype)
+    codec = bark.codec_model.eval().requires_grad_(False).to(home)
+    del bark
+    log.info("device %s, dtype %s%s", device, str(dtype).removeprefix("torch."), ", cpu offload" if options.cpu_offload else "")
+    return Networks(semantic, coarse, fine, codec, tokenizer, device, dtype, options.cpu_offload)

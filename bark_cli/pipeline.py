@@ -1,0 +1,66 @@
+"""The pipeline: batches of segments through semantic -> coarse -> fine -> codec, on one `Synthesizer`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .codec import decode
+from .coarse import generate_coarse
+from .fine import generate_fine
+from .models import Networks, load_networks
+from .options import GenerationOptions, RuntimeOptions
+from .progress import NullProgress, Progress
+from .sampling import make_generators
+from .semantic import generate_semantic
+from .text import text_token_ids
+from .voices import Voice
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One generation's worth of text (<= 256 tokens), its voice and its own seed."""
+
+    text: str
+    voice: Voice | None = None
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class SegmentResult:
+    audio: np.ndarray  # (N * 320,) float32 at 24 kHz
+    semantic: np.ndarray  # (T,) semantic tokens
+    fine: np.ndarray  # (8, N) codes; fine[:2] are the coarse codes
+
+
+class Synthesizer:
+    """The loaded networks, tokenizer, device, dtype and offload policy: created once, passed explicitly."""
+
+    def __init__(self, networks: Networks):
+        self.networks = networks
+
+    @classmethod
+    def load(cls, options: RuntimeOptions) -> Synthesizer:
+        return cls(load_networks(options))
+
+    def token_ids(self, text: str) -> np.ndarray:
+        return text_token_ids(self.networks.tokenizer, text)
+
+    def generate(
+        self, segments: list[Segment], options: GenerationOptions, progress: Progress = NullProgress()
+    ) -> list[SegmentResult]:
+        """Run all ``segments`` through every stage as one batch; results in the same order."""
+        nets = self.networks
+        ids = [self.token_ids(s.text) for s in segments]
+        voices = [s.voice for s in segments]
+        generators = make_generators([s.seed for s in segments], nets.device)
+        with nets.on_device(nets.semantic):
+            semantic = generate_semantic(nets.semantic, ids, voices, options.semantic, generators, progress)
+        with nets.on_device(nets.coarse):
+            coarse = generate_coarse(nets.coarse, semantic, voices, options.coarse, generators, progress)
+        with nets.on_device(nets.fine):
+            fine = generate_fine(nets.fine, coarse, voices, options.fine, generators, progress)
+        with nets.on_device(nets.codec):
+            audio = [decode(nets.codec, codes) for codes in fine]
+        return [SegmentResult(a, s, f) for a, s, f in zip(audio, semantic, fine)]

@@ -1,0 +1,54 @@
+"""Shared fixtures: one tiny random-weight Bark checkpoint per test run, in the real format."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tiny_bark import build_tiny_bark
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory):
+    return build_tiny_bark(tmp_path_factory.mktemp("tiny-bark"))
+
+
+@pytest.fixture(scope="session")
+def synthesizer(tiny_checkpoint):
+    from bark_cli.options import RuntimeOptions
+    from bark_cli.pipeline import Synthesizer
+
+    return Synthesizer.load(RuntimeOptions(model=str(tiny_checkpoint), device="cpu"))
+
+
+@pytest.fixture(scope="session")
+def oracle(tiny_checkpoint):
+    """transformers' own BarkModel on the same weights: the reference our stages must agree with."""
+    from transformers import BarkModel
+
+    return BarkModel.from_pretrained(tiny_checkpoint).eval()
+
+
+@pytest.fixture(scope="session")
+def tiny_voice(tmp_path_factory):
+    """A valid voice file: random tokens of the right shapes (the real presets are tested elsewhere)."""
+    rng = np.random.default_rng(7)
+    frames = 300
+    path = tmp_path_factory.mktemp("voices") / "tiny_voice.npz"
+    np.savez(
+        path,
+        semantic_prompt=rng.integers(0, 10_000, 200),
+        coarse_prompt=rng.integers(0, 1024, (2, frames)),
+        fine_prompt=rng.integers(0, 1024, (8, frames)),
+    )
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path, monkeypatch):
+    """Keep tests away from the real hub cache and user directories."""
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))

@@ -1,0 +1,189 @@
+"""Our stages against transformers' Bark sub-models on the same weights.
+
+Logits agree to 1e-4 in fp32 and greedy decoding gives identical tokens, for one row and for a batch of
+three rows of different lengths. transformers runs one voice per batch and pads short rows' coarse codes
+with extra generated frames that its non-causal fine model then sees, so each of our batched rows is
+compared with transformers run on that row alone, and the semantic and coarse stages with transformers'
+own batch as well.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from transformers.models.bark.generation_configuration_bark import (
+    BarkCoarseGenerationConfig,
+    BarkFineGenerationConfig,
+    BarkSemanticGenerationConfig,
+)
+
+from bark_cli.coarse import generate_coarse
+from bark_cli.constants import SEMANTIC_PAD_TOKEN
+from bark_cli.fine import generate_fine
+from bark_cli.options import GenerationOptions
+from bark_cli.sampling import make_generators
+from bark_cli.semantic import generate_semantic, prompt_blocks
+from bark_cli.voices import load_voice_file
+
+TEXTS = ["hello my name is suno", "i like pizza [laughs] and uh the water", "bonjour"]
+GREEDY = GenerationOptions(text_temp=0, waveform_temp=0, fine_temp=0, max_seconds=1.5)
+MAX_TOKENS = GREEDY.semantic.max_tokens
+
+
+def _configs(oracle):
+    generation = oracle.generation_config
+    return (
+        BarkSemanticGenerationConfig(**generation.semantic_config),
+        BarkCoarseGenerationConfig(**generation.coarse_acoustics_config),
+        BarkFineGenerationConfig(**generation.fine_acoustics_config),
+    )
+
+
+def _history(voice):
+    if voice is None:
+        return None
+    return {k: torch.from_numpy(getattr(voice, k)) for k in ("semantic_prompt", "coarse_prompt", "fine_prompt")}
+
+
+def _oracle_semantic(oracle, synthesizer, texts, voice):
+    semantic_config, _, _ = _configs(oracle)
+    tokens = synthesizer.networks.tokenizer(
+        texts, add_special_tokens=False, padding="max_length", max_length=256, return_tensors="pt"
+    )
+    out = oracle.semantic.generate(
+        tokens["input_ids"],
+        semantic_generation_config=semantic_config,
+        history_prompt=_history(voice),
+        attention_mask=tokens["attention_mask"],
+        do_sample=False,
+        max_new_tokens=MAX_TOKENS,
+        min_eos_p=GREEDY.min_eos_p,
+    )
+    rows = []
+    for row in out.numpy():
+        end = np.flatnonzero(row == SEMANTIC_PAD_TOKEN)
+        rows.append(row[: end[0]] if len(end) else row)
+    return rows
+
+
+def _oracle_coarse(oracle, semantic_rows, voice):
+    semantic_config, coarse_config, _ = _configs(oracle)
+    width = max(len(r) for r in semantic_rows)
+    padded = np.full((len(semantic_rows), width), SEMANTIC_PAD_TOKEN, dtype=np.int64)
+    for i, r in enumerate(semantic_rows):
+        padded[i, : len(r)] = r
+    out, lengths = oracle.coarse_acoustics.generate(
+        torch.from_numpy(padded),
+        semantic_generation_config=semantic_config,
+        coarse_generation_config=coarse_config,
+        history_prompt=_history(voice),
+        return_output_lengths=True,
+        do_sample=False,
+    )
+    rows = []
+    for row, n in zip(out.numpy(), lengths.tolist()):
+        flat = row[:n] - 10_000
+        codes = flat.reshape(-1, 2).T
+        rows.append(codes - np.array([[0], [1024]]))
+    return rows
+
+
+def _oracle_fine(oracle, coarse_codes, voice):
+    semantic_config, coarse_config, fine_config = _configs(oracle)
+    flat = (coarse_codes + np.array([[0], [1024]])).T.reshape(1, -1) + 10_000
+    out = oracle.fine_acoustics.generate(
+        torch.from_numpy(flat),
+        semantic_generation_config=semantic_config,
+        coarse_generation_config=coarse_config,
+        fine_generation_config=fine_config,
+        history_prompt=_history(voice),
+        temperature=None,
+    )
+    return out[0].numpy()
+
+
+@pytest.fixture(scope="module", params=[None, "voice"], ids=["no-voice", "voice"])
+def voice(request, tiny_voice):
+    return None if request.param is None else load_voice_file(tiny_voice)
+
+
+def _ours_semantic(synthesizer, texts, voice):
+    ids = [synthesizer.token_ids(t) for t in texts]
+    return generate_semantic(
+        synthesizer.networks.semantic, ids, [voice] * len(texts), GREEDY.semantic, make_generators([0] * len(texts), "cpu")
+    )
+
+
+def test_prefill_and_cached_logits_match(synthesizer, oracle):
+    net, ref = synthesizer.networks.semantic, oracle.semantic
+    torch.manual_seed(0)
+    tokens = torch.randint(0, 10_000, (3, 40))
+    with torch.no_grad():
+        expected = ref(input_ids=tokens, use_cache=False).logits  # (3, 40, V)
+        cache = net.new_cache(3, 64)
+        prefill = net(net.embed(tokens[:, :30]), cache, all_logits=True)
+        steps = [net(net.embed(tokens[:, t : t + 1]), cache) for t in range(30, 40)]
+    torch.testing.assert_close(prefill, expected[:, :30], atol=1e-4, rtol=0)
+    torch.testing.assert_close(torch.stack(steps, 1), expected[:, 30:], atol=1e-4, rtol=0)
+
+
+def test_left_padded_rows_match_unpadded(synthesizer):
+    """A row padded on the left (per-row voices of different lengths) gives the logits it gives alone."""
+    net = synthesizer.networks.coarse
+    torch.manual_seed(1)
+    short, long_ = torch.randint(0, 12_000, (1, 20)), torch.randint(0, 12_000, (1, 28))
+    batch = torch.cat([torch.cat([torch.zeros(1, 8, dtype=torch.long), short], 1), long_])
+    with torch.no_grad():
+        alone = [net(net.embed(t), net.new_cache(1, 40)) for t in (short, long_)]
+        together = net(net.embed(batch), net.new_cache(2, 40, torch.tensor([8, 0])))
+    torch.testing.assert_close(together, torch.cat(alone), atol=1e-4, rtol=0)
+
+
+def test_fine_logits_match(synthesizer, oracle):
+    torch.manual_seed(2)
+    codes = torch.randint(0, 1024, (2, 1024, 8))
+    with torch.no_grad():
+        for codebook in (2, 7):
+            expected = oracle.fine_acoustics(codebook, codes).logits
+            torch.testing.assert_close(synthesizer.networks.fine(codes, codebook), expected, atol=1e-4, rtol=0)
+
+
+@pytest.mark.parametrize("texts", [TEXTS[:1], TEXTS], ids=["batch1", "batch3"])
+def test_semantic_greedy_tokens_match(synthesizer, oracle, voice, texts):
+    ours = _ours_semantic(synthesizer, texts, voice)
+    expected = _oracle_semantic(oracle, synthesizer, texts, voice)
+    assert [len(r) for r in ours] == [len(r) for r in expected]
+    if len(texts) > 1:
+        assert len({len(r) for r in ours}) > 1, "the batch should mix lengths"
+    for a, b in zip(ours, expected):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_long_coarse_and_fine_match(synthesizer, oracle, voice):
+    """Past 10 windows the semantic window and the history slide: the kept KV cache must be dropped."""
+    rng = np.random.default_rng(3)
+    semantic = [rng.integers(0, 10_000, 260), rng.integers(0, 10_000, 190)]
+    ours = generate_coarse(synthesizer.networks.coarse, semantic, [voice] * 2, GREEDY.coarse, make_generators([0] * 2, "cpu"))
+    expected = _oracle_coarse(oracle, semantic, voice)
+    for a, b in zip(ours, expected):
+        np.testing.assert_array_equal(a, b)
+    # Fine over several 1,024-frame windows, rows of different lengths in one batch.
+    coarse = [rng.integers(0, 1024, (2, 1900)), rng.integers(0, 1024, (2, 700))]
+    fine = generate_fine(synthesizer.networks.fine, coarse, [voice] * 2, GREEDY.fine, make_generators([0] * 2, "cpu"))
+    for i in range(2):
+        np.testing.assert_array_equal(fine[i], _oracle_fine(oracle, coarse[i], voice))
+
+
+def test_coarse_and_fine_greedy_tokens_match(synthesizer, oracle, voice):
+    semantic = _ours_semantic(synthesizer, TEXTS, voice)
+    assert len({len(r) for r in semantic}) > 1, "the batch should mix lengths"
+    ours = generate_coarse(synthesizer.networks.coarse, semantic, [voice] * 3, GREEDY.coarse, make_generators([0] * 3, "cpu"))
+    batched = _oracle_coarse(oracle, semantic, voice)
+    for i, row in enumerate(semantic):
+        np.testing.assert_array_equal(ours[i], batched[i])
+        np.testing.assert_array_equal(ours[i], _oracle_coarse(oracle, [row], voice)[0])
+    fine = generate_fine(synthesizer.networks.fine, ours, [voice] * 3, GREEDY.fine, make_generators([0] * 3, "cpu"))
+    for i in range(3):
+        np.testing.assert_array_equal(fine[i][:2], ours[i])
+        np.testing.assert_array_equal(fine[i], _oracle_fine(oracle, ours[i], voice))
