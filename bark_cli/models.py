@@ -97,10 +97,10 @@ def checkpoint_dir(model: str) -> Path:
         path = Path(snapshot_download(model, allow_patterns=CHECKPOINT_FILES + SAFETENSORS_FILES))
         if not any(path.glob("model*.safetensors")):
             path = Path(snapshot_download(model, allow_patterns=CHECKPOINT_FILES + PYTORCH_FILES))
-    except RepositoryNotFoundError:
-        raise WeightsNotFoundError(f"--model {model}: no such model on the Hugging Face hub") from None
-    except (LocalEntryNotFoundError, HfHubHTTPError, OSError, ValueError):
-        raise WeightsNotFoundError(hint) from None
+    except RepositoryNotFoundError as exc:
+        raise WeightsNotFoundError(f"--model {model}: no such model on the Hugging Face hub") from exc
+    except (LocalEntryNotFoundError, HfHubHTTPError, OSError, ValueError) as exc:
+        raise WeightsNotFoundError(hint) from exc
     return path
 
 
@@ -120,7 +120,7 @@ def load_networks(options: RuntimeOptions) -> Networks:
         bark = BarkModel.from_pretrained(path, dtype=torch.float32)
         tokenizer = BertTokenizer.from_pretrained(path)
     except (OSError, ValueError, KeyError) as exc:
-        raise WeightsNotFoundError(f"--model {options.model}: not a loadable Bark checkpoint ({exc})") from None
+        raise WeightsNotFoundError(f"--model {options.model}: not a loadable Bark checkpoint ({exc})") from exc
     log.info("loaded %s in %.2f s", path, time.perf_counter() - started)
 
     home = torch.device("cpu") if options.cpu_offload else device

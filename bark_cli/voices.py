@@ -54,9 +54,11 @@ def load_voice_file(path: str | Path) -> Voice:
     path = Path(path)
     if not path.is_file():
         raise VoiceError(f"voice file {path} does not exist")
+    if not zipfile.is_zipfile(path):
+        raise VoiceError(f"voice file {path} is not a Bark .npz voice (not an npz archive)")
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise VoiceError(f"voice file {path} cannot be read as a Bark .npz voice ({exc})") from None
+        raise VoiceError(f"voice file {path} cannot be read as a Bark .npz voice ({exc})") from exc
     return validate_voice(str(path), arrays)

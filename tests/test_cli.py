@@ -1,0 +1,146 @@
+"""`bark say` end to end on the tiny checkpoint: files, reproducibility, and every error's line and code."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile
+from typer.testing import CliRunner
+
+from bark_cli.cli import app
+from bark_cli.constants import SAMPLE_RATE, SAMPLES_PER_FRAME
+from bark_cli.errors import WeightsNotFoundError
+
+TEXT = "Hello, my name is Suno. And, uh — and I like pizza. [laughs]"
+
+
+@pytest.fixture
+def say(tiny_checkpoint):
+    runner = CliRunner()
+
+    def run(*args, model=str(tiny_checkpoint)):
+        return runner.invoke(app, ["say", *args, "--model", model])
+
+    return run
+
+
+def test_say_writes_24khz_mono_wav_of_whole_frames(say, synthesizer, tmp_path):
+    from bark_cli.options import GenerationOptions
+    from bark_cli.pipeline import Segment
+
+    out = tmp_path / "hello.wav"
+    result = say(TEXT, "-o", str(out), "--seed", "7")
+    assert result.exit_code == 0, result.output
+    info = soundfile.info(out)
+    assert (info.samplerate, info.channels, info.subtype) == (SAMPLE_RATE, 1, "PCM_16")
+    [expected] = synthesizer.generate([Segment(TEXT, seed=7)], GenerationOptions(seed=7))
+    assert info.frames == expected.fine.shape[1] * SAMPLES_PER_FRAME > 0
+    assert not [p for p in tmp_path.iterdir() if p.name != "hello.wav"], "no temporary file left behind"
+
+
+def test_same_seed_same_bytes_other_seed_other_audio(say, tmp_path):
+    paths = [tmp_path / name for name in ("a.wav", "b.wav", "c.wav")]
+    for path, seed in zip(paths, ("11", "11", "12")):
+        assert say("i like pizza", "-o", str(path), "--seed", seed).exit_code == 0
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+    assert paths[0].read_bytes() != paths[2].read_bytes()
+
+
+def test_voice_and_options(say, tiny_voice, tmp_path):
+    out = tmp_path / "fr.flac"
+    result = say(
+        "Bonjour !", "--voice", str(tiny_voice), "--text-temp", "0.6", "--waveform-temp", "0.7",
+        "--fine-temp", "0", "--top-k", "50", "--top-p", "0.9", "--max-seconds", "2", "--seed", "7", "-o", str(out),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    audio, rate = soundfile.read(out)
+    assert rate == SAMPLE_RATE and 0 < len(audio) <= 2 * SAMPLE_RATE + SAMPLES_PER_FRAME
+    assert np.isfinite(audio).all()
+
+
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (["   ", "-o", "x.wav"], 2, "the text is empty"),
+        (["hi", "-o", "x.wav", "--text-temp", "-1"], 2, "--text-temp must be in [0, 5]"),
+        (["hi", "-o", "x.wav", "--waveform-temp", "nan"], 2, "--waveform-temp must be a number"),
+        (["hi", "-o", "x.wav", "--fine-temp", "9"], 2, "--fine-temp must be in [0, 5]"),
+        (["hi", "-o", "x.wav", "--top-p", "0"], 2, "--top-p must be in (0, 1]"),
+        (["hi", "-o", "x.wav", "--top-k", "0"], 2, "--top-k must be a whole number"),
+        (["hi", "-o", "x.wav", "--min-eos-p", "2"], 2, "--min-eos-p must be in (0, 1]"),
+        (["hi", "-o", "x.wav", "--max-seconds", "60"], 2, "--max-seconds must be in (0, 15.39]"),
+        (["hi", "-o", "x.wav", "--seed", "-3"], 2, "--seed must be a whole number"),
+        (["hi", "-o", "x.wav", "--device", "tpu"], 2, "--device must be auto, cpu, cuda"),
+        (["hi", "-o", "x.wav", "--device", "cuda"], 5, "--device cuda: no CUDA GPU"),
+        (["hi", "-o", "x.wav", "--voice", "missing.npz"], 3, "voice file missing.npz does not exist"),
+        (["hi", "-o", "x.mp4"], 6, "unknown audio extension '.mp4'"),
+        (["hi", "-o", "no/such/dir/x.wav"], 6, "directory no/such/dir does not exist"),
+    ],
+)
+def test_bad_input_gives_one_line_and_exit_code(say, tmp_path, monkeypatch, args, code, message):
+    monkeypatch.chdir(tmp_path)
+    if "--device" in args and "cuda" in args:
+        pytest.importorskip("torch")
+        import torch
+
+        if torch.cuda.is_available():
+            pytest.skip("this machine has CUDA")
+    result = say(*args)
+    assert result.exit_code == code, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("bark: error: ") and message in lines[0], result.output
+    assert not list(tmp_path.glob("*.wav")) and not list(tmp_path.glob(".*part"))
+
+
+def test_unreadable_voice_file(say, tmp_path):
+    bad = tmp_path / "bad.npz"
+    bad.write_text("not a voice")
+    result = say("hi", "-o", str(tmp_path / "x.wav"), "--voice", str(bad))
+    assert result.exit_code == 3 and "is not a Bark .npz voice" in result.output
+
+
+def test_missing_weights_is_one_sentence(say, tmp_path):
+    result = say("hi", "-o", str(tmp_path / "x.wav"), model="suno/bark-small")
+    assert result.exit_code == 4
+    [line] = result.output.strip().splitlines()
+    assert "not in the local Hugging Face cache" in line and "--model DIR" in line
+    result = say("hi", "-o", str(tmp_path / "x.wav"), model=str(tmp_path))
+    assert result.exit_code == 4 and "no config.json" in result.output
+
+
+def test_failed_write_keeps_old_file_and_leaves_no_partial(tmp_path, monkeypatch):
+    from bark_cli import audio
+    from bark_cli.errors import OutputError
+
+    out = tmp_path / "old.wav"
+    out.write_bytes(b"old")
+
+    def failing_write(stream, *args, **kwargs):
+        stream.write(b"RIFF partial")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(soundfile, "write", failing_write)
+    with pytest.raises(OutputError, match="No space left on device"):
+        audio.write_audio(out, np.zeros(320, dtype=np.float32))
+    assert out.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["old.wav"]
+
+
+def test_help_does_not_import_torch():
+    code = "import sys, bark_cli.cli; sys.exit('torch' in sys.modules or 'transformers' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+    result = subprocess.run([sys.executable, "-m", "bark_cli", "say", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "--waveform-temp" in result.stdout
+
+
+def test_debug_variable_shows_traceback(say, tmp_path, monkeypatch):
+    monkeypatch.setenv("BARK_DEBUG", "1")
+    out = tmp_path / "x.wav"
+    # A checkpoint directory whose weights are unreadable: an error from deep in loading.
+    (tmp_path / "ckpt").mkdir()
+    (tmp_path / "ckpt" / "config.json").write_text("{not json")
+    result = say("hi", "-o", str(out), model=str(tmp_path / "ckpt"))
+    assert isinstance(result.exception, WeightsNotFoundError) and result.exception.__cause__ is not None
+    assert not out.exists()
