@@ -144,3 +144,12 @@ def test_debug_variable_shows_traceback(say, tmp_path, monkeypatch):
     result = say("hi", "-o", str(out), model=str(tmp_path / "ckpt"))
     assert isinstance(result.exception, WeightsNotFoundError) and result.exception.__cause__ is not None
     assert not out.exists()
+
+
+def test_half_precision_and_cpu_offload_run_on_cpu(say, tmp_path):
+    out = tmp_path / "half.wav"
+    result = say("hello my name is suno", "-o", str(out), "--half", "--cpu-offload", "--seed", "1", "-v")
+    assert result.exit_code == 0, result.output
+    assert "dtype bfloat16, cpu offload" in result.output
+    audio, _ = soundfile.read(out)
+    assert len(audio) > 0 and np.isfinite(audio).all()
