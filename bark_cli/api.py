@@ -34,6 +34,7 @@ def say(
     output: Path,
     *,
     voice: str | Path | None = None,
+    save_voice: Path | None = None,
     generation: GenerationOptions = GenerationOptions(),
     runtime: RuntimeOptions = RuntimeOptions(),
     progress: Progress = NullProgress(),
@@ -42,13 +43,16 @@ def say(
     from .audio import check_output, write_audio
     from .pipeline import Segment, Synthesizer
     from .text import normalize
-    from .voices import load_voice_file
+    from .voice_library import check_voice_output, resolve_voice, save_voice as write_voice
+    from .voices import Voice
 
     # Everything a user can get wrong is checked before the (slow) model load.
     if not normalize(text):
         raise InputTextError("the text is empty: give some words to speak")
     check_output(output)
-    loaded_voice = load_voice_file(voice) if voice is not None else None
+    if save_voice is not None:
+        check_voice_output(save_voice)
+    loaded_voice = resolve_voice(voice) if voice is not None else None
     seed = generation.seed if generation.seed is not None else secrets.randbelow(2**31)
     log.info("seed %d", seed)
 
@@ -57,5 +61,8 @@ def say(
     [result] = synthesizer.generate([Segment(text, loaded_voice, seed)], generation, progress)
     compute = time.perf_counter() - started
     write_audio(output, result.audio)
+    if save_voice is not None:
+        # The generation's own prompt: conditioning on it continues this exact speaker.
+        write_voice(Voice(str(save_voice), result.semantic, result.fine[:2], result.fine), save_voice)
     return SayResult(output, len(result.audio) / SAMPLE_RATE, compute, seed)
 

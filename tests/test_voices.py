@@ -1,0 +1,151 @@
+"""Voices: shipped presets, validation messages, the user's library, and save -> reuse."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from bark_cli.cli import app
+from bark_cli.errors import VoiceError
+from bark_cli.voice_library import list_voices, preset_dir, resolve_voice
+from bark_cli.voices import load_voice_file
+
+LANGUAGES = "en de es fr hi it ja ko pl pt ru tr zh".split()
+runner = CliRunner()
+
+
+def test_every_shipped_preset_loads_and_validates():
+    names = {v.name for v in list_voices()}
+    expected = {f"v2/{lang}_speaker_{i}" for lang in LANGUAGES for i in range(10)}
+    expected |= {f"{lang}_speaker_{i}" for lang in LANGUAGES for i in range(10)} | {"announcer"}
+    assert names == expected
+    for path in preset_dir().rglob("*.npz"):
+        voice = load_voice_file(path)
+        assert voice.coarse_prompt.shape[1] == voice.fine_prompt.shape[1] > 0
+    assert (preset_dir() / "NOTICE.md").read_text().count("MIT") >= 1
+
+
+@pytest.mark.parametrize("name", ["v2/en_speaker_6", "en_speaker_6", "announcer"])
+def test_preset_names_resolve(name):
+    assert resolve_voice(name).semantic_prompt.ndim == 1
+
+
+def test_unknown_name_lists_closest_matches():
+    with pytest.raises(VoiceError, match=r"did you mean .*v2/en_speaker_6"):
+        resolve_voice("v2/en_speakr_6")
+
+
+def _good(frames=40):
+    rng = np.random.default_rng(0)
+    return {
+        "semantic_prompt": rng.integers(0, 10_000, 30),
+        "coarse_prompt": rng.integers(0, 1024, (2, frames)),
+        "fine_prompt": rng.integers(0, 1024, (8, frames)),
+    }
+
+
+CORRUPTIONS = {
+    "missing key": (lambda a: a.pop("fine_prompt"), "lacks fine_prompt"),
+    "semantic 2-D": (lambda a: a.update(semantic_prompt=np.zeros((2, 3), int)), "semantic_prompt must be a non-empty 1-D"),
+    "empty semantic": (lambda a: a.update(semantic_prompt=np.zeros(0, int)), "semantic_prompt must be a non-empty 1-D"),
+    "coarse 3 rows": (lambda a: a.update(coarse_prompt=np.zeros((3, 40), int)), "coarse_prompt must be 2 x T"),
+    "fine 7 rows": (lambda a: a.update(fine_prompt=np.zeros((7, 40), int)), "fine_prompt must be 8 x T"),
+    "lengths differ": (lambda a: a.update(fine_prompt=np.zeros((8, 39), int)), "coarse_prompt has 40 frames but fine_prompt 39"),
+    "float dtype": (lambda a: a.update(coarse_prompt=np.zeros((2, 40))), "coarse_prompt holds float64 values"),
+    "semantic range": (lambda a: a.update(semantic_prompt=np.full(5, 10_000)), "semantic_prompt values must be in 0..9999"),
+    "negative code": (lambda a: a.update(fine_prompt=np.full((8, 40), -1)), "fine_prompt values must be in 0..1023"),
+    "code range": (lambda a: a.update(coarse_prompt=np.full((2, 40), 1024)), "coarse_prompt values must be in 0..1023"),
+}
+
+
+@pytest.mark.parametrize("kind", list(CORRUPTIONS))
+def test_each_corruption_has_its_own_message(tmp_path, kind):
+    arrays = _good()
+    corrupt, message = CORRUPTIONS[kind]
+    corrupt(arrays)
+    path = tmp_path / "bad.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(VoiceError) as error:
+        load_voice_file(path)
+    assert message in str(error.value) and str(path) in str(error.value)
+
+
+def test_pickled_and_non_npz_files_are_refused_without_unpickling(tmp_path):
+    pickled = tmp_path / "pickled.npz"
+    arrays = _good()
+    arrays["semantic_prompt"] = np.array([object()], dtype=object)
+    np.savez(pickled, **arrays)
+    with pytest.raises(VoiceError, match="cannot be read as a Bark .npz voice"):
+        load_voice_file(pickled)
+    text = tmp_path / "text.npz"
+    text.write_text("hello")
+    with pytest.raises(VoiceError, match="not an npz archive"):
+        load_voice_file(text)
+
+
+def test_transformers_layout_loads(tmp_path):
+    folder = tmp_path / "speaker_embeddings" / "v2"
+    folder.mkdir(parents=True)
+    for key, value in _good().items():
+        np.save(folder / f"en_speaker_6_{key}.npy", value)
+    for name in (folder / "en_speaker_6", folder / "en_speaker_6_semantic_prompt.npy"):
+        assert resolve_voice(name).fine_prompt.shape == (8, 40)
+    (folder / "en_speaker_6_fine_prompt.npy").unlink()
+    with pytest.raises(VoiceError, match="en_speaker_6_fine_prompt.npy is missing"):
+        resolve_voice(folder / "en_speaker_6")
+
+
+def test_voices_list_table_and_json():
+    table = runner.invoke(app, ["voices", "list", "--lang", "de"])
+    assert table.exit_code == 0
+    lines = table.stdout.strip().splitlines()
+    assert lines[0].split() == ["name", "language", "source", "seconds"]
+    assert len(lines) == 1 + 20 and all(" de " in line for line in lines[1:])
+    data = json.loads(runner.invoke(app, ["voices", "list", "--json"]).stdout)
+    assert len(data) == 261
+    assert {"name": "announcer", "language": "en", "source": "shipped"}.items() <= data[0].items()
+    assert data[0]["seconds"] == 10.0
+    shown = json.loads(runner.invoke(app, ["voices", "show", "v2/fr_speaker_1", "--json"]).stdout)
+    assert shown["language"] == "fr" and shown["source"] == "shipped"
+
+
+def test_import_use_and_remove_a_user_voice(tiny_voice, tiny_checkpoint, tmp_path):
+    assert runner.invoke(app, ["voices", "import", str(tiny_voice), "--name", "narrator"]).exit_code == 0
+    again = runner.invoke(app, ["voices", "import", str(tiny_voice), "--name", "narrator"])
+    assert again.exit_code == 3 and "already exists" in again.output
+    assert runner.invoke(app, ["voices", "import", str(tiny_voice), "--name", "bad/name"]).exit_code == 3
+    [mine] = [v for v in list_voices() if v.source == "user"]
+    assert mine.name == "narrator" and mine.language is None
+    out = tmp_path / "x.wav"
+    result = runner.invoke(app, ["say", "hello", "--voice", "narrator", "--model", str(tiny_checkpoint), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(app, ["voices", "remove", "narrator"]).exit_code == 0
+    removed = runner.invoke(app, ["voices", "remove", "narrator"])
+    assert removed.exit_code == 3 and "no saved voice named 'narrator'" in removed.output
+    shipped = runner.invoke(app, ["voices", "remove", "announcer"])
+    assert shipped.exit_code == 3 and "shipped preset" in shipped.output
+
+
+def test_save_voice_round_trip(tiny_checkpoint, synthesizer, tmp_path):
+    from bark_cli.options import GenerationOptions
+    from bark_cli.pipeline import Segment
+
+    saved, out = tmp_path / "mine.npz", tmp_path / "first.wav"
+    args = ["say", "hello my name is suno", "--model", str(tiny_checkpoint), "--seed", "5"]
+    result = runner.invoke(app, [*args, "-o", str(out), "--save-voice", str(saved)])
+    assert result.exit_code == 0, result.output
+    voice = load_voice_file(saved)
+    [first] = synthesizer.generate([Segment("hello my name is suno", seed=5)], GenerationOptions(seed=5))
+    np.testing.assert_array_equal(voice.semantic_prompt, first.semantic)
+    np.testing.assert_array_equal(voice.fine_prompt, first.fine)
+    np.testing.assert_array_equal(voice.coarse_prompt, first.fine[:2])
+    # Reusing the saved voice is exact: the same prompt, seed and text give the same file twice.
+    outputs = [tmp_path / "a.wav", tmp_path / "b.wav"]
+    for path in outputs:
+        assert runner.invoke(app, [*args, "--voice", str(saved), "-o", str(path)]).exit_code == 0
+    assert outputs[0].read_bytes() == outputs[1].read_bytes()
+    bad = runner.invoke(app, [*args, "-o", str(out), "--save-voice", str(tmp_path / "v.wav")])
+    assert bad.exit_code == 3 and "must end in .npz" in bad.output
