@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import __version__
-from .commands import say, voices
+from .commands import say, split, voices
 
 app = typer.Typer(
     name="bark",
@@ -36,6 +36,7 @@ def _root(
 
 
 app.command("say")(say.say)
+app.command("split")(split.split)
 app.add_typer(voices.app, name="voices")
 
 

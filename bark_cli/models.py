@@ -76,8 +76,11 @@ def half_dtype(device: torch.device) -> torch.dtype:
     return torch.bfloat16 if device.type == "cpu" else torch.float16
 
 
-def checkpoint_dir(model: str) -> Path:
-    """A local directory holding the checkpoint: ``model`` itself, or its snapshot in the hub cache."""
+def checkpoint_dir(model: str, weights: bool = True) -> Path:
+    """A local directory holding the checkpoint: ``model`` itself, or its snapshot in the hub cache.
+
+    With ``weights`` False only the configuration and tokenizer files are fetched.
+    """
     local = Path(model).expanduser()
     if local.is_dir():
         if not (local / "config.json").is_file():
@@ -94,6 +97,8 @@ def checkpoint_dir(model: str) -> Path:
         "or pass --model DIR with a local copy of the checkpoint"
     )
     try:
+        if not weights:
+            return Path(snapshot_download(model, allow_patterns=CHECKPOINT_FILES))
         path = Path(snapshot_download(model, allow_patterns=CHECKPOINT_FILES + SAFETENSORS_FILES))
         if not any(path.glob("model*.safetensors")):
             path = Path(snapshot_download(model, allow_patterns=CHECKPOINT_FILES + PYTORCH_FILES))
@@ -104,6 +109,25 @@ def checkpoint_dir(model: str) -> Path:
     return path
 
 
+def _quiet_transformers() -> None:
+    import transformers
+
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+
+
+def load_tokenizer(model: str):
+    """The checkpoint's BERT tokenizer alone (for planning segments without loading any network)."""
+    path = checkpoint_dir(model, weights=False)
+    _quiet_transformers()
+    from transformers import BertTokenizer
+
+    try:
+        return BertTokenizer.from_pretrained(path)
+    except (OSError, ValueError) as exc:
+        raise WeightsNotFoundError(f"--model {model}: no BERT tokenizer in the checkpoint ({exc})") from exc
+
+
 def load_networks(options: RuntimeOptions) -> Networks:
     """Load every network of the checkpoint named by ``options.model`` onto ``options.device``."""
     device = resolve_device(options.device)
@@ -111,11 +135,9 @@ def load_networks(options: RuntimeOptions) -> Networks:
     started = time.perf_counter()
     path = checkpoint_dir(options.model)
 
-    import transformers
+    _quiet_transformers()
     from transformers import BarkModel, BertTokenizer
 
-    transformers.utils.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
     try:
         bark = BarkModel.from_pretrained(path, dtype=torch.float32)
         tokenizer = BertTokenizer.from_pretrained(path)

@@ -24,6 +24,13 @@ from .errors import InvalidOptionError
 MAX_TEMPERATURE = 5.0  # far above any useful value; catches "--text-temp 70" typos
 MAX_SECONDS = MAX_SEMANTIC_STEPS / SEMANTIC_RATE_HZ  # ~15.4 s: what one semantic generation can hold
 MAX_SEED = 2**63 - 1
+DEFAULT_SEGMENT_SECONDS = 12.0  # Bark drifts off script on long prompts; ~15.4 s is its hard limit
+MIN_SEGMENT_SECONDS = 1.0
+DEFAULT_SENTENCE_SILENCE = 0.25  # seconds
+DEFAULT_PARAGRAPH_SILENCE = 0.75  # seconds
+DEFAULT_BATCH_SIZE = 8
+MAX_SILENCE = 10.0  # seconds
+MAX_BATCH_SIZE = 256
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
@@ -93,6 +100,20 @@ class RuntimeOptions:
         validate(self)
 
 
+@dataclass(frozen=True)
+class RenderOptions:
+    """How long text becomes one recording; one field per CLI flag of the same name."""
+
+    segment_seconds: float = DEFAULT_SEGMENT_SECONDS  # target (and most) estimated speech per segment
+    sentence_silence: float = DEFAULT_SENTENCE_SILENCE  # seconds of silence between segments
+    paragraph_silence: float = DEFAULT_PARAGRAPH_SILENCE  # seconds of silence where a blank line was
+    trim_silence: bool = False  # cut each segment's leading and trailing near-silence first
+    batch_size: int = DEFAULT_BATCH_SIZE  # segments run through the stages together
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
@@ -105,8 +126,16 @@ def _check_number(name: str, value, low: float, high: float, *, low_open: bool =
         raise InvalidOptionError(f"{_flag(name)} must be in {bracket}{low:g}, {high:g}], got {value:g}")
 
 
-def validate(options: GenerationOptions | RuntimeOptions) -> None:
+def validate(options: GenerationOptions | RuntimeOptions | RenderOptions) -> None:
     """Check every field; raise InvalidOptionError naming the flag and the allowed range."""
+    if isinstance(options, RenderOptions):
+        _check_number("segment_seconds", options.segment_seconds, MIN_SEGMENT_SECONDS, round(MAX_SECONDS, 2))
+        _check_number("sentence_silence", options.sentence_silence, 0.0, MAX_SILENCE)
+        _check_number("paragraph_silence", options.paragraph_silence, 0.0, MAX_SILENCE)
+        batch = options.batch_size
+        if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= MAX_BATCH_SIZE:
+            raise InvalidOptionError(f"--batch-size must be a whole number from 1 to {MAX_BATCH_SIZE}, got {batch!r}")
+        return
     if isinstance(options, RuntimeOptions):
         if not isinstance(options.model, str) or not options.model.strip():
             raise InvalidOptionError("--model must name a Hugging Face model id or a local directory")

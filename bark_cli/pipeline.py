@@ -17,6 +17,8 @@ from .semantic import generate_semantic
 from .text import text_token_ids
 from .voices import Voice
 
+SEED_MODULUS = 2**63  # per-segment seeds wrap around within torch's seed range
+
 
 @dataclass(frozen=True)
 class Segment:
@@ -64,3 +66,49 @@ class Synthesizer:
         with nets.on_device(nets.codec):
             audio = [decode(nets.codec, codes) for codes in fine]
         return [SegmentResult(a, s, f) for a, s, f in zip(audio, semantic, fine)]
+
+
+def segment_seed(seed: int, index: int) -> int:
+    return (seed + index) % SEED_MODULUS
+
+
+def voice_from(result: SegmentResult) -> Voice | None:
+    """A segment's own output as a voice prompt (None when it produced no speech)."""
+    if result.semantic.size == 0 or result.fine.shape[1] == 0:
+        return None
+    return Voice("(first segment)", result.semantic, result.fine[:2], result.fine)
+
+
+def render(
+    synthesizer: Synthesizer,
+    texts: list[str],
+    voice: Voice | None,
+    options: GenerationOptions,
+    seed: int,
+    batch_size: int,
+    progress: Progress = NullProgress(),
+) -> list[SegmentResult]:
+    """All ``texts`` in one voice, batched longest first; results in text order.
+
+    Segment i uses seed + i. With no ``voice``, the first segment runs alone and its output becomes the
+    voice of the others, so one text keeps one speaker while the rest stay independent and batchable.
+    """
+    results: list[SegmentResult | None] = [None] * len(texts)
+    progress.start("segments", len(texts), "segments")
+    todo = list(range(len(texts)))
+    if voice is None and len(texts) > 1:
+        [results[0]] = synthesizer.generate([Segment(texts[0], None, seed)], options, progress)
+        progress.advance("segments")
+        voice = voice_from(results[0])
+        todo = todo[1:]
+    # Longest first keeps batch rows of similar length, so fewer rows idle while others finish.
+    lengths = {i: len(synthesizer.token_ids(texts[i])) for i in todo}
+    todo.sort(key=lambda i: -lengths[i])
+    for start in range(0, len(todo), batch_size):
+        batch = todo[start : start + batch_size]
+        segments = [Segment(texts[i], voice, segment_seed(seed, i)) for i in batch]
+        for i, result in zip(batch, synthesizer.generate(segments, options, progress)):
+            results[i] = result
+        progress.advance("segments", len(batch))
+    progress.finish("segments")
+    return results

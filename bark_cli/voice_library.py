@@ -10,7 +10,6 @@ from __future__ import annotations
 import difflib
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -19,6 +18,7 @@ import numpy as np
 
 from .constants import CODEC_FRAME_RATE
 from .errors import VoiceError
+from .files import atomic_open
 from .voices import VOICE_KEYS, Voice, load_voice_file, validate_voice
 
 PRESET_LANGUAGE = re.compile(r"^(?:v2/)?([a-z]{2})_speaker_\d+$")
@@ -64,7 +64,7 @@ def _user() -> dict[str, Path]:
     return {p.stem: p for p in sorted(root.glob("*.npz"))} if root.is_dir() else {}
 
 
-def _language(name: str) -> str | None:
+def voice_language(name: str) -> str | None:
     if name == "announcer":
         return "en"
     match = PRESET_LANGUAGE.match(name)
@@ -107,7 +107,7 @@ def resolve_voice(name: str | Path) -> Voice:
 
 def voice_info(name: str, path: Path, source: str) -> VoiceInfo:
     voice = load_voice_file(path)
-    return VoiceInfo(name, _language(name), source, voice.fine_prompt.shape[1] / CODEC_FRAME_RATE, path)
+    return VoiceInfo(name, voice_language(name), source, voice.fine_prompt.shape[1] / CODEC_FRAME_RATE, path)
 
 
 def list_voices(language: str | None = None) -> list[VoiceInfo]:
@@ -141,14 +141,8 @@ def save_voice(voice: Voice, path: Path) -> None:
         raise VoiceError(f"cannot save voice {path}: the generation produced no speech to take a voice from")
     validate_voice(str(path), arrays)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez(stream, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_open(path) as stream:
+        np.savez(stream, **arrays)
 
 
 def import_voice(source: Path, name: str, force: bool = False) -> Path:

@@ -6,12 +6,19 @@ import contextlib
 import logging
 import os
 import sys
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from ..constants import DEFAULT_FINE_TEMP, DEFAULT_MIN_EOS_P, DEFAULT_MODEL, DEFAULT_TEXT_TEMP, DEFAULT_WAVEFORM_TEMP
-from ..errors import EXIT_INTERNAL, EXIT_INTERRUPTED, BarkError
+from ..errors import EXIT_INTERNAL, EXIT_INTERRUPTED, BarkError, InputTextError
+from ..options import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_PARAGRAPH_SILENCE,
+    DEFAULT_SEGMENT_SECONDS,
+    DEFAULT_SENTENCE_SILENCE,
+)
 
 GENERATION = "Generation"
 RUNTIME = "Model and device"
@@ -68,10 +75,35 @@ Seed = Annotated[
         "--seed", help="Seed for reproducible output (default: random, shown with -v).", rich_help_panel=GENERATION
     ),
 ]
+LONG = "Long text"
+SegmentSeconds = Annotated[
+    float,
+    typer.Option("--segment-seconds", help="Target speech per segment (estimated), up to 15.39 s.", rich_help_panel=LONG),
+]
+SentenceSilence = Annotated[
+    float, typer.Option("--sentence-silence", help="Seconds of silence between segments.", rich_help_panel=LONG)
+]
+ParagraphSilence = Annotated[
+    float, typer.Option("--paragraph-silence", help="Seconds of silence at a blank line.", rich_help_panel=LONG)
+]
+TrimSilence = Annotated[
+    bool,
+    typer.Option("--trim-silence", help="Trim each segment's leading/trailing near-silence.", rich_help_panel=LONG),
+]
+BatchSize = Annotated[
+    int, typer.Option("--batch-size", help="Segments generated together (longest first).", rich_help_panel=LONG)
+]
+TextFile = Annotated[
+    Optional[Path], typer.Option("--file", "-f", help="Read the text from this UTF-8 file.", show_default=False)
+]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Also show load times, device, dtype and seed.")]
 
 DEFAULTS = {
+    "segment_seconds": DEFAULT_SEGMENT_SECONDS,
+    "sentence_silence": DEFAULT_SENTENCE_SILENCE,
+    "paragraph_silence": DEFAULT_PARAGRAPH_SILENCE,
+    "batch_size": DEFAULT_BATCH_SIZE,
     "model": DEFAULT_MODEL,
     "text_temp": DEFAULT_TEXT_TEMP,
     "waveform_temp": DEFAULT_WAVEFORM_TEMP,
@@ -127,3 +159,19 @@ def progress_display(quiet: bool):
 def show(quiet: bool) -> bool:
     """Whether to print human-readable summaries on stderr."""
     return not quiet and sys.stderr.isatty()
+
+
+def read_text(text: str | None, file: Path | None) -> str:
+    """The text to speak: the TEXT argument or the contents of --file (exactly one of them)."""
+    if text is not None and file is not None:
+        raise InputTextError("give the text either as an argument or with --file, not both")
+    if file is None:
+        if text is None:
+            raise InputTextError("no text: give TEXT or --file FILE")
+        return text
+    try:
+        return file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputTextError(f"{file} is not UTF-8 text (invalid byte at offset {exc.start})") from exc
+    except OSError as exc:
+        raise InputTextError(f"cannot read {file}: {exc.strerror or exc}") from exc

@@ -1,4 +1,4 @@
-"""`bark say`: one text to one audio file."""
+"""`bark say`: one text (an argument or a file, any length) to one audio file."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import typer
 
 from .common import (
     DEFAULTS,
+    BatchSize,
     CpuOffload,
     Device,
     FineTemp,
@@ -16,36 +17,56 @@ from .common import (
     MaxSeconds,
     MinEosP,
     Model,
+    ParagraphSilence,
     Quiet,
     Seed,
+    SegmentSeconds,
+    SentenceSilence,
+    TextFile,
     TextTemp,
     TopK,
     TopP,
+    TrimSilence,
     Verbose,
     WaveformTemp,
     progress_display,
+    read_text,
     reporting_errors,
     setup_logging,
     show,
 )
+from .split import print_segments
+
+Voice = Annotated[
+    Optional[str],
+    typer.Option("--voice", help="A voice: shipped preset (v2/en_speaker_6), saved voice name, or .npz file."),
+]
 
 
 def say(
-    text: Annotated[str, typer.Argument(help="The text to speak. Bark cues like \\[laughs] and ♪ are kept.")],
-    output: Annotated[
-        Path, typer.Option("--output", "-o", help="Audio file to write: .wav (16-bit), .flac or .ogg.")
-    ],
-    voice: Annotated[
+    text: Annotated[
         Optional[str],
-        typer.Option(
-            "--voice",
-            help="A voice: shipped preset (v2/en_speaker_6), saved voice name, or .npz file.",
-        ),
+        typer.Argument(help="The text to speak (or use --file). Bark cues like \\[laughs] and ♪ are kept.", show_default=False),
     ] = None,
+    output: Annotated[
+        Optional[Path],
+        typer.Option("--output", "-o", help="Audio file to write: .wav (16-bit), .flac or .ogg.", show_default=False),
+    ] = None,
+    file: TextFile = None,
+    voice: Voice = None,
     save_voice: Annotated[
         Optional[Path],
-        typer.Option("--save-voice", help="Also save this generation's prompt as a voice .npz, to reuse exactly."),
+        typer.Option("--save-voice", help="Also save the first segment's prompt as a voice .npz, to reuse exactly."),
     ] = None,
+    subtitles: Annotated[
+        Optional[Path], typer.Option("--subtitles", help="Write one subtitle cue per segment (.srt or .vtt).")
+    ] = None,
+    manifest: Annotated[
+        Optional[Path], typer.Option("--manifest", help="Write each segment's text, start, end, seed, voice (JSON).")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the segments that would be rendered; load no network.")
+    ] = False,
     model: Model = DEFAULTS["model"],
     device: Device = "auto",
     half: Half = False,
@@ -58,15 +79,34 @@ def say(
     min_eos_p: MinEosP = DEFAULTS["min_eos_p"],
     max_seconds: MaxSeconds = None,
     seed: Seed = None,
+    segment_seconds: SegmentSeconds = DEFAULTS["segment_seconds"],
+    sentence_silence: SentenceSilence = DEFAULTS["sentence_silence"],
+    paragraph_silence: ParagraphSilence = DEFAULTS["paragraph_silence"],
+    trim_silence: TrimSilence = False,
+    batch_size: BatchSize = DEFAULTS["batch_size"],
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
-    """Speak TEXT into an audio file (24 kHz mono)."""
+    """Speak TEXT (or --file) into an audio file, 24 kHz mono. Long text is split into segments."""
     setup_logging(verbose, quiet)
     with reporting_errors():
-        from ..api import say as say_api
-        from ..options import GenerationOptions, RuntimeOptions
+        from .. import api
+        from ..errors import OutputError
+        from ..options import GenerationOptions, RenderOptions, RuntimeOptions
 
+        content = read_text(text, file)
+        render = RenderOptions(
+            segment_seconds=segment_seconds,
+            sentence_silence=sentence_silence,
+            paragraph_silence=paragraph_silence,
+            trim_silence=trim_silence,
+            batch_size=batch_size,
+        )
+        if dry_run:
+            print_segments(api.plan(content, model, render, voice), as_json=False)
+            return
+        if output is None:
+            raise OutputError("no output file: give -o FILE (.wav, .flac or .ogg)")
         generation = GenerationOptions(
             text_temp=text_temp,
             waveform_temp=waveform_temp,
@@ -79,18 +119,21 @@ def say(
         )
         runtime = RuntimeOptions(model=model, device=device, half=half, cpu_offload=cpu_offload)
         with progress_display(quiet) as progress:
-            result = say_api(
-                text,
+            result = api.say(
+                content,
                 output,
                 voice=voice,
                 save_voice=save_voice,
+                subtitles=subtitles,
+                manifest=manifest,
                 generation=generation,
                 runtime=runtime,
+                render=render,
                 progress=progress,
             )
         if show(quiet):
             typer.echo(
-                f"{result.audio_seconds:.2f} s of audio in {result.compute_seconds:.2f} s "
-                f"(real-time factor {result.real_time_factor:.2f}) -> {result.output}",
+                f"{result.audio_seconds:.2f} s of audio ({result.segments} segment(s)) in "
+                f"{result.compute_seconds:.2f} s (real-time factor {result.real_time_factor:.2f}) -> {result.output}",
                 err=True,
             )

@@ -1,0 +1,165 @@
+"""Benchmark bark-cli against transformers' Bark on the same random weights, offline; writes a report.
+
+    python bench/bench.py                       # bark-small shapes, both clips, all four configs
+    python bench/bench.py --model-size large    # bark (large) shapes
+    python bench/bench.py --quick               # tiny shapes and token counts: a smoke test, < 1 min
+
+Every (clip, config) pair and every decode-floor measurement runs in a fresh Python process, so each
+peak RSS belongs to that configuration alone. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+RESULT_PREFIX = "BENCH_RESULT "
+
+
+@dataclass(frozen=True)
+class Clip:
+    segments: int  # rows of one batch
+    tokens: int  # semantic tokens per segment (49.9 per second of audio)
+    quick_tokens: int  # the same under --quick
+    about: str
+
+
+CLIPS = {
+    # 150 semantic -> 450 coarse tokens -> 225 frames = 3.0 s of audio.
+    "clip3s": Clip(1, 150, 20, "one 3 s clip"),
+    # 6 x 499 semantic tokens -> 6 x 750 frames = 60 s of audio, as one batch on both sides.
+    "long60s": Clip(6, 499, 20, "60 s as 6 segments of 10 s, one batch of 6"),
+}
+# config name -> (side, precision). bf16 is bark-cli's --half on the CPU.
+CONFIGS = {
+    "ours-fp32": ("ours", "fp32"),
+    "ours-bf16": ("ours", "bf16"),
+    "transformers-fp32": ("transformers", "fp32"),
+    "transformers-bf16": ("transformers", "bf16"),
+}
+
+
+def _names(value: str, known: dict) -> list[str]:
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    unknown = [n for n in names if n not in known]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown {unknown or value!r}; choose from {', '.join(known)}")
+    return names
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--model-size", choices=["small", "large", "tiny"], default=None,
+                   help="GPT shapes: bark-small (12x768), bark (24x1024), or tiny (smoke tests); default small")
+    p.add_argument("--clips", type=lambda v: _names(v, CLIPS), default=list(CLIPS),
+                   help=f"comma-separated workloads (default {','.join(CLIPS)})")
+    p.add_argument("--configs", type=lambda v: _names(v, CONFIGS), default=list(CONFIGS),
+                   help=f"comma-separated configurations (default {','.join(CONFIGS)})")
+    p.add_argument("--out", type=Path, default=None,
+                   help="Markdown report (default docs/PERFORMANCE.md; with --quick a file in the temp dir)")
+    p.add_argument("--json", type=Path, default=None, help="also write the raw results as JSON here")
+    p.add_argument("--quick", action="store_true", help="tiny shapes and token counts: a smoke test, not a benchmark")
+    p.add_argument("--semantic-tokens", type=int, default=None, metavar="N",
+                   help="override the semantic tokens per segment of every clip (checks; 1..768)")
+    p.add_argument("--no-floor", action="store_true", help="skip the decode-step floor measurement")
+    p.add_argument("--seed", type=int, default=0, help="weights and sampling seed (default 0)")
+    p.add_argument("--worker", help=argparse.SUPPRESS)  # internal: run one job (JSON) in this process
+    args = p.parse_args(argv)
+    if args.quick and args.model_size not in (None, "tiny"):
+        p.error("--quick uses the tiny shapes; leave out --model-size")
+    args.model_size = "tiny" if args.quick else (args.model_size or "small")
+    if args.semantic_tokens is not None and not 1 <= args.semantic_tokens <= 768:
+        p.error("--semantic-tokens must be in 1..768 (one Bark generation holds at most 768)")
+    if args.out is None:
+        args.out = Path(tempfile.gettempdir()) / "bark-cli-PERFORMANCE-quick.md" if args.quick else Path("docs/PERFORMANCE.md")
+    return args
+
+
+def make_jobs(args: argparse.Namespace) -> list[dict]:
+    jobs = []
+    for clip_name in args.clips:
+        clip = CLIPS[clip_name]
+        tokens = args.semantic_tokens or (clip.quick_tokens if args.quick else clip.tokens)
+        for config in args.configs:
+            side, dtype = CONFIGS[config]
+            jobs.append(dict(kind="clip", clip=clip_name, config=config, side=side, dtype=dtype,
+                             batch=clip.segments, tokens=tokens, size=args.model_size, seed=args.seed))
+    if not args.no_floor:
+        # The floor in each precision bark-cli is benchmarked in (both when only transformers is).
+        dtypes = list(dict.fromkeys(CONFIGS[c][1] for c in args.configs if CONFIGS[c][0] == "ours"))
+        jobs += [dict(kind="floor", dtype=d, size=args.model_size, seed=args.seed) for d in dtypes or ["fp32", "bf16"]]
+    return jobs
+
+
+def run_in_subprocess(job: dict) -> dict:
+    """Run ``job`` in a fresh interpreter; its result, or {"error": ...} with the tail of its stderr."""
+    # Nothing may reach the hub; transformers' generate warnings would only clutter stderr.
+    quiet = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_VERBOSITY": "error", "TOKENIZERS_PARALLELISM": "false"}
+    proc = subprocess.run(
+        [sys.executable, str(BENCH_DIR / "bench.py"), "--worker", json.dumps(job)],
+        capture_output=True, text=True, env=os.environ | quiet,
+    )
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith(RESULT_PREFIX):
+            return json.loads(line[len(RESULT_PREFIX):])
+    tail = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
+    return {"error": tail, "stderr": proc.stderr[-4000:]}
+
+
+def describe(job: dict) -> str:
+    if job["kind"] == "floor":
+        return f"decode floor, coarse {job['dtype']}"
+    return f"{job['clip']} {job['config']} (batch {job['batch']} x {job['tokens']} semantic tokens)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.worker:
+        from bench_run import run_job  # bench/ is sys.path[0] when run as a script
+
+        print(RESULT_PREFIX + json.dumps(run_job(json.loads(args.worker))), flush=True)
+        return 0
+
+    from bench_report import environment, render
+
+    env = environment()  # before the run: its load average is the machine's, not ours
+    jobs = make_jobs(args)
+    print(f"{len(jobs)} jobs, {args.model_size} shapes; each in its own process", file=sys.stderr)
+    if env["load_avg"] and env["load_avg"][0] > 0.5 * (os.cpu_count() or 1):
+        print(f"warning: load average {env['load_avg'][0]:.2f} on {os.cpu_count()} cores: other work will "
+              "skew the timings", file=sys.stderr)
+    started = time.perf_counter()
+    for i, job in enumerate(jobs, 1):
+        print(f"[{i}/{len(jobs)}] {describe(job)} ...", file=sys.stderr, flush=True)
+        t = time.perf_counter()
+        job["result"] = run_in_subprocess(job)
+        job["wall_s"] = time.perf_counter() - t
+        result = job["result"]
+        status = f"FAILED: {result['error']}" if "error" in result else (
+            f"total {result['total_s']:.2f} s" if job["kind"] == "clip" else f"{result['step_ms']:.2f} ms/step")
+        print(f"        {status} ({job['wall_s']:.0f} s with setup)", file=sys.stderr, flush=True)
+    wall = time.perf_counter() - started
+
+    report = render(args, jobs, env, wall, CLIPS)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(report, encoding="utf-8")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"environment": env, "jobs": jobs}, indent=2), encoding="utf-8")
+    print(f"wrote {args.out} ({wall:.0f} s in all)", file=sys.stderr)
+    failed = [describe(j) for j in jobs if "error" in j["result"]]
+    for name in failed:
+        print(f"failed: {name}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
