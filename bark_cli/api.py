@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import secrets
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from .constants import SAMPLE_RATE
-from .errors import InputTextError
+from .errors import InputTextError, OutputError
 from .options import GenerationOptions, RenderOptions, RuntimeOptions
 from .progress import NullProgress, Progress
 from .segmenter import TextSegment, split_text
@@ -19,7 +21,7 @@ log = logging.getLogger("bark_cli")
 
 @dataclass(frozen=True)
 class SayResult:
-    output: Path
+    output: Path  # Path("-") for stdout
     audio_seconds: float  # length of the written audio
     compute_seconds: float  # generation time, model loading excluded
     seed: int
@@ -58,8 +60,11 @@ def plan(
 
 def say(
     text: str,
-    output: Path,
+    output: Path | None,
     *,
+    raw: bool = False,
+    format: str | None = None,
+    float32: bool = False,
     voice: str | Path | None = None,
     save_voice: Path | None = None,
     subtitles: Path | None = None,
@@ -68,10 +73,13 @@ def say(
     runtime: RuntimeOptions = RuntimeOptions(),
     render: RenderOptions = RenderOptions(),
     progress: Progress = NullProgress(),
+    stdout: BinaryIO | None = None,
 ) -> SayResult:
-    """Speak ``text`` (any length) into the audio file ``output`` (format from its extension)."""
-    from .audio import check_output, join, trim_silence, write_audio
+    """Speak ``text`` (any length) into ``output`` (a file, or Path("-") for a WAV on stdout), or stream
+    raw 16-bit PCM to stdout segment by segment with ``raw``."""
+    from .audio import STDOUT, audio_format, check_output, make_tags, pcm16, send, write_audio
     from .files import check_writable
+    from .joins import Joiner, trim_silence
     from .pipeline import Synthesizer
     from .pipeline import render as render_segments
     from .subtitles import Cue, build_manifest, check_subtitles, write_manifest, write_subtitles
@@ -79,9 +87,17 @@ def say(
     from .voice_library import check_voice_output, resolve_voice, save_voice as write_voice
     from .voices import Voice
 
+    stdout = stdout if stdout is not None else sys.stdout.buffer
     # Everything a user can get wrong is checked before the (slow) model load.
     _check_text(text)
-    check_output(output)
+    if raw and output is not None:
+        raise OutputError("--raw streams PCM to stdout: leave out -o")
+    if not raw and output is None:
+        raise OutputError("no output: give -o FILE (.wav, .flac, .ogg, .mp3), -o - for a WAV on stdout, or --raw")
+    fmt = None
+    if not raw:
+        fmt = audio_format(output, format, float32)
+        check_output(output)
     if subtitles is not None:
         check_subtitles(subtitles)
     if manifest is not None:
@@ -97,20 +113,31 @@ def say(
     segments = split_text(text, lambda t: count_tokens(tokenizer, t), render.segment_seconds, _language(voice))
     log.info("%d segment(s)", len(segments))
     started = time.perf_counter()
-    texts = [s.text for s in segments]
-    results = render_segments(synthesizer, texts, loaded_voice, generation, seed, render.batch_size, progress)
+    joiner = Joiner(len(segments))
+    chunks, first = [], None
+    results = render_segments(
+        synthesizer, [s.text for s in segments], loaded_voice, generation, seed, render.batch_size, progress, raw
+    )
+    for i, result in results:
+        first = first or result
+        pause = render.paragraph_silence if segments[i].paragraph_end else render.sentence_silence
+        for chunk in joiner.add(trim_silence(result.audio) if render.trim_silence else result.audio, pause):
+            if raw:
+                send(stdout, pcm16(chunk))
+            else:
+                chunks.append(chunk)
     compute = time.perf_counter() - started
 
-    parts = [trim_silence(r.audio) if render.trim_silence else r.audio for r in results]
-    pauses = [render.paragraph_silence if s.paragraph_end else render.sentence_silence for s in segments]
-    audio, spans = join(parts, pauses)
-    write_audio(output, audio)
+    if not raw:
+        import numpy as np
+
+        write_audio(output, np.concatenate(chunks), fmt, make_tags(text, runtime.model), stdout)
     if subtitles is not None:
-        write_subtitles(subtitles, [Cue(a, b, s.text) for (a, b), s in zip(spans, segments)])
+        write_subtitles(subtitles, [Cue(a, b, s.text) for (a, b), s in zip(joiner.spans, segments)])
     if manifest is not None:
-        write_manifest(manifest, build_manifest(output, runtime.model, seed, voice, segments, spans))
+        destination = output if output is not None else STDOUT
+        write_manifest(manifest, build_manifest(destination, runtime.model, seed, voice, segments, joiner.spans))
     if save_voice is not None:
         # The first segment's own prompt: conditioning on it continues this exact speaker.
-        first = results[0]
         write_voice(Voice(str(save_voice), first.semantic, first.fine[:2], first.fine), save_voice)
-    return SayResult(output, len(audio) / SAMPLE_RATE, compute, seed, len(segments))
+    return SayResult(output or STDOUT, joiner.position / SAMPLE_RATE, compute, seed, len(segments))

@@ -1,84 +1,121 @@
-"""Audio out: formats by extension, joining segments with pauses, and atomic writes."""
+"""Audio out: formats and tags, files written atomically, a WAV on stdout, or raw PCM streamed as it comes."""
 
 from __future__ import annotations
 
+import io
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from .constants import SAMPLE_RATE
-from .errors import OutputError
+from .errors import OutputClosedError, OutputError
 from .files import atomic_open, check_writable
 
-# Extension -> (libsndfile format, subtype). 16-bit PCM unless the format is lossy.
+STDOUT = Path("-")
+# Format name -> (libsndfile container, subtype). 16-bit PCM unless the format is lossy.
 FORMATS = {
-    ".wav": ("WAV", "PCM_16"),
-    ".flac": ("FLAC", "PCM_16"),
-    ".ogg": ("OGG", "VORBIS"),
+    "wav": ("WAV", "PCM_16"),
+    "flac": ("FLAC", "PCM_16"),
+    "ogg": ("OGG", "VORBIS"),
+    "mp3": ("MP3", "MPEG_LAYER_III"),
 }
-FADE_SECONDS = 0.01  # at each join: removes the click of a cut mid-wave
-TRIM_THRESHOLD = 0.01  # |amplitude| below this counts as silence when trimming (-40 dBFS)
-TRIM_KEEP_SECONDS = 0.05  # of near-silence kept at each trimmed end, so words are not clipped
+COMMENT_CHARS = 300  # the text in the comment tag is cut at a word boundary past this
 
 
-def output_format(path: Path) -> tuple[str, str]:
-    """The (format, subtype) for ``path``'s extension; an error before any generation when unknown."""
-    suffix = path.suffix.lower()
-    if suffix not in FORMATS:
-        known = ", ".join(sorted(FORMATS))
-        raise OutputError(f"cannot write {path}: unknown audio extension {suffix or '(none)'!r}; use one of {known}")
-    return FORMATS[suffix]
+@dataclass(frozen=True)
+class AudioFormat:
+    name: str  # wav | flac | ogg | mp3
+    container: str  # libsndfile format
+    subtype: str  # libsndfile subtype
+
+
+@dataclass(frozen=True)
+class Tags:
+    title: str
+    artist: str
+    comment: str
+
+
+def audio_format(path: Path, name: str | None = None, float32: bool = False) -> AudioFormat:
+    """The format for ``path``: a known extension decides; ``name`` (--format) serves stdout and other
+    names; stdout defaults to wav.
+
+    Checked before any generation: unknown names, --float outside wav, mp3 without libsndfile support.
+    """
+    suffix = path.suffix.lower().lstrip(".")
+    if path != STDOUT and suffix in FORMATS:
+        name = suffix
+    elif name is None:
+        if path != STDOUT:
+            known = ", ".join(f".{f}" for f in FORMATS)
+            raise OutputError(
+                f"cannot write {path}: unknown audio extension {path.suffix or '(none)'!r}; use {known} or --format"
+            )
+        name = "wav"
+    name = name.lower()
+    if name not in FORMATS:
+        raise OutputError(f"--format {name}: unknown format; use one of {', '.join(FORMATS)}")
+    container, subtype = FORMATS[name]
+    if float32:
+        if name != "wav":
+            raise OutputError(f"--float writes 32-bit float WAV; it does not apply to {name}")
+        subtype = "FLOAT"
+    import soundfile
+
+    if container not in soundfile.available_formats():
+        version = soundfile.__libsndfile_version__
+        raise OutputError(f"this libsndfile ({version}) cannot write {name}; use wav, flac or ogg")
+    return AudioFormat(name, container, subtype)
+
+
+def make_tags(text: str, model: str) -> Tags:
+    words = " ".join(text.split())
+    if len(words) > COMMENT_CHARS:
+        words = words[:COMMENT_CHARS].rsplit(" ", 1)[0] + " …"
+    title = " ".join(words.split()[:8])
+    return Tags(title=title, artist=f"bark-cli ({model})", comment=words)
+
+
+def encode(stream: BinaryIO, audio: np.ndarray, fmt: AudioFormat, tags: Tags | None) -> None:
+    import soundfile
+
+    with soundfile.SoundFile(stream, "w", SAMPLE_RATE, 1, fmt.subtype, format=fmt.container) as sound:
+        if tags is not None:
+            sound.title, sound.artist, sound.comment = tags.title, tags.artist, tags.comment
+        sound.write(np.clip(audio, -1.0, 1.0))
 
 
 def check_output(path: Path) -> None:
-    output_format(path)
-    check_writable(path)
+    if path != STDOUT:
+        check_writable(path)
 
 
-def write_audio(path: Path, audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> None:
-    """Write mono float ``audio`` (N,) to ``path`` atomically."""
+def write_audio(path: Path, audio: np.ndarray, fmt: AudioFormat, tags: Tags | None = None, stdout: BinaryIO | None = None) -> None:
+    """Write mono float ``audio`` (N,) to ``path`` atomically, or as one complete file to ``stdout``."""
+    if path != STDOUT:
+        with atomic_open(path) as stream:
+            encode(stream, audio, fmt, tags)
+        return
+    buffer = io.BytesIO()  # the WAV header needs the length: encode whole, then send
+    encode(buffer, audio, fmt, tags)
+    send(stdout, buffer.getvalue())
+
+
+def pcm16(audio: np.ndarray) -> bytes:
+    """16-bit little-endian PCM bytes of float audio, converted by libsndfile exactly as in a 16-bit WAV."""
     import soundfile
 
-    file_format, subtype = output_format(path)
-    with atomic_open(path) as stream:
-        soundfile.write(stream, np.clip(audio, -1.0, 1.0), sample_rate, format=file_format, subtype=subtype)
+    buffer = io.BytesIO()
+    soundfile.write(buffer, np.clip(audio, -1.0, 1.0), SAMPLE_RATE, format="RAW", subtype="PCM_16", endian="LITTLE")
+    return buffer.getvalue()
 
 
-def trim_silence(audio: np.ndarray) -> np.ndarray:
-    """``audio`` without its leading and trailing near-silence (keeping a little of it)."""
-    loud = np.flatnonzero(np.abs(audio) >= TRIM_THRESHOLD)
-    if len(loud) == 0:
-        return audio[:0]
-    keep = int(TRIM_KEEP_SECONDS * SAMPLE_RATE)
-    return audio[max(0, loud[0] - keep) : loud[-1] + 1 + keep]
-
-
-def fade(audio: np.ndarray) -> np.ndarray:
-    """Short linear fade-in and fade-out, so joined segments do not click."""
-    n = min(int(FADE_SECONDS * SAMPLE_RATE), len(audio) // 2)
-    if n == 0:
-        return audio
-    audio = audio.copy()
-    ramp = np.linspace(0.0, 1.0, n, endpoint=False, dtype=np.float32)
-    audio[:n] *= ramp
-    audio[-n:] *= ramp[::-1]
-    return audio
-
-
-def join(parts: list[np.ndarray], pauses: list[float]) -> tuple[np.ndarray, list[tuple[int, int]]]:
-    """Concatenate ``parts`` with ``pauses[i]`` seconds of silence after part i (the last is ignored).
-
-    Returns the audio and each part's (start, end) sample offsets in it.
-    """
-    pieces, spans, position = [], [], 0
-    for i, part in enumerate(parts):
-        part = fade(part.astype(np.float32)) if len(parts) > 1 else part.astype(np.float32)
-        spans.append((position, position + len(part)))
-        pieces.append(part)
-        position += len(part)
-        if i < len(parts) - 1:
-            gap = np.zeros(int(round(pauses[i] * SAMPLE_RATE)), dtype=np.float32)
-            pieces.append(gap)
-            position += len(gap)
-    audio = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
-    return audio, spans
+def send(stdout: BinaryIO, data: bytes) -> None:
+    """Write and flush at once (a listener hears each segment as it is made); a closed pipe is no error."""
+    try:
+        stdout.write(data)
+        stdout.flush()
+    except BrokenPipeError as exc:
+        raise OutputClosedError("stdout was closed") from exc

@@ -1,5 +1,8 @@
-"""The `bark` command: assembles the command groups. Nothing heavy is imported here (no torch), so
-``--help`` and shell completion stay instant; commands import the library when they run."""
+"""The `bark` command: assembles the command groups and feeds the user's defaults to them.
+
+Nothing heavy is imported here (no torch), so ``--help`` and shell completion stay instant; commands import
+the library when they run.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +11,18 @@ from typing import Annotated, Optional
 import typer
 
 from . import __version__
-from .commands import say, split, voices
+from .commands import config, models, say, split, voices
 
 app = typer.Typer(
     name="bark",
     help="Text to speech with Suno's Bark, from the terminal.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,  # --install-completion and --show-completion SHELL for bash, zsh, fish, powershell
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+# Commands whose options take their defaults from the config file and BARK_* variables.
+CONFIGURABLE = ("say", "split")
 
 
 def _version(value: bool) -> None:
@@ -28,17 +33,31 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
     ] = None,
 ) -> None:
     """Text to speech with Suno's Bark, from the terminal."""
+    if ctx.resilient_parsing or ctx.invoked_subcommand not in CONFIGURABLE:
+        return  # shell completion, or a command without configurable options
+    from .commands.common import reporting_errors
+    from .config import default_map
+
+    commands = ctx.command.commands  # the group's subcommands, by name
+    params = {name: [p.name for p in commands[name].params] for name in CONFIGURABLE}
+    with reporting_errors():
+        ctx.default_map = default_map(params)
 
 
 app.command("say")(say.say)
 app.command("split")(split.split)
 app.add_typer(voices.app, name="voices")
+app.add_typer(config.app, name="config")
+app.add_typer(models.app, name="models")
 
 
 def main() -> None:
-    app()
+    # A fixed program name: usage lines and the completion variable (_BARK_COMPLETE) read the same
+    # whether started as `bark` or `python -m bark_cli`.
+    app(prog_name="bark")

@@ -21,6 +21,12 @@ class InputTextError(BarkError):
     exit_code = 2
 
 
+class ConfigError(BarkError):
+    """The config file or a BARK_* variable holds an unknown key or a bad value."""
+
+    exit_code = 2
+
+
 class VoiceError(BarkError):
     """A voice cannot be found, read or validated."""
 
@@ -45,6 +51,12 @@ class OutputError(BarkError):
     exit_code = 6
 
 
+class OutputClosedError(BarkError):
+    """The reader of stdout went away (``| head``): stop quietly, as Unix tools do on SIGPIPE."""
+
+    exit_code = 141  # 128 + SIGPIPE
+
+
 # Exit codes a script can rely on. The README's table is generated from the same facts.
 EXIT_OK = 0
 EXIT_INTERNAL = 1  # a bug: please report it (BARK_DEBUG=1 shows the traceback)
@@ -53,10 +65,11 @@ EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 EXIT_CODES: list[tuple[int, str]] = [
     (EXIT_OK, "success"),
     (EXIT_INTERNAL, "unexpected internal error (run with BARK_DEBUG=1 for the traceback)"),
-    (InvalidOptionError.exit_code, "bad command line: unknown flag, or an option or text out of range"),
+    (InvalidOptionError.exit_code, "bad command line or config: unknown flag or key, an option or text out of range"),
     (VoiceError.exit_code, "voice not found, unreadable or invalid"),
     (WeightsNotFoundError.exit_code, "model weights not available (offline and not cached, or bad --model)"),
     (DeviceError.exit_code, "device or precision not available"),
     (OutputError.exit_code, "output file cannot be written"),
     (EXIT_INTERRUPTED, "interrupted (Ctrl-C); no partial output is left"),
+    (OutputClosedError.exit_code, "stdout closed early by its reader (e.g. piped into head); ends quietly"),
 ]

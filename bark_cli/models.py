@@ -109,6 +109,40 @@ def checkpoint_dir(model: str, weights: bool = True) -> Path:
     return path
 
 
+@dataclass(frozen=True)
+class CachedCheckpoint:
+    model: str  # hub id
+    revision: str  # commit hash of the newest cached snapshot
+    size_bytes: int  # on disk, all revisions
+    path: Path  # the snapshot directory
+
+
+def cached_checkpoints() -> list[CachedCheckpoint]:
+    """Bark checkpoints in the local Hugging Face cache (``HF_HOME``/``HF_HUB_CACHE`` respected)."""
+    import json
+
+    from huggingface_hub import scan_cache_dir
+    from huggingface_hub.errors import CacheNotFound
+
+    try:
+        cache = scan_cache_dir()
+    except CacheNotFound:
+        return []
+    found = []
+    for repo in cache.repos:
+        if repo.repo_type != "model" or not repo.revisions:
+            continue
+        newest = max(repo.revisions, key=lambda r: r.last_modified)
+        config = newest.snapshot_path / "config.json"
+        try:
+            is_bark = json.loads(config.read_text(encoding="utf-8")).get("model_type") == "bark"
+        except (OSError, ValueError):
+            is_bark = "bark" in repo.repo_id.lower()
+        if is_bark:
+            found.append(CachedCheckpoint(repo.repo_id, newest.commit_hash, repo.size_on_disk, newest.snapshot_path))
+    return sorted(found, key=lambda c: c.model)
+
+
 def _quiet_transformers() -> None:
     import transformers
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,28 +88,34 @@ def render(
     seed: int,
     batch_size: int,
     progress: Progress = NullProgress(),
-) -> list[SegmentResult]:
-    """All ``texts`` in one voice, batched longest first; results in text order.
+    in_order: bool = False,
+) -> Iterator[tuple[int, SegmentResult]]:
+    """Yield (index, result) for all ``texts`` in text order, each as soon as it and all before it are done.
 
     Segment i uses seed + i. With no ``voice``, the first segment runs alone and its output becomes the
     voice of the others, so one text keeps one speaker while the rest stay independent and batchable.
+    Batches go longest first (rows of similar length idle less), or in text order with ``in_order``
+    (for streaming: the first audio comes sooner).
     """
-    results: list[SegmentResult | None] = [None] * len(texts)
     progress.start("segments", len(texts), "segments")
     todo = list(range(len(texts)))
+    done: dict[int, SegmentResult] = {}
+    next_index = 0
     if voice is None and len(texts) > 1:
-        [results[0]] = synthesizer.generate([Segment(texts[0], None, seed)], options, progress)
+        [first] = synthesizer.generate([Segment(texts[0], None, seed)], options, progress)
         progress.advance("segments")
-        voice = voice_from(results[0])
-        todo = todo[1:]
-    # Longest first keeps batch rows of similar length, so fewer rows idle while others finish.
-    lengths = {i: len(synthesizer.token_ids(texts[i])) for i in todo}
-    todo.sort(key=lambda i: -lengths[i])
+        voice = voice_from(first)
+        yield 0, first
+        todo, next_index = todo[1:], 1
+    if not in_order:
+        lengths = {i: len(synthesizer.token_ids(texts[i])) for i in todo}
+        todo.sort(key=lambda i: -lengths[i])
     for start in range(0, len(todo), batch_size):
         batch = todo[start : start + batch_size]
         segments = [Segment(texts[i], voice, segment_seed(seed, i)) for i in batch]
-        for i, result in zip(batch, synthesizer.generate(segments, options, progress)):
-            results[i] = result
+        done.update(zip(batch, synthesizer.generate(segments, options, progress)))
         progress.advance("segments", len(batch))
+        while next_index in done:
+            yield next_index, done.pop(next_index)
+            next_index += 1
     progress.finish("segments")
-    return results

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
+DEFAULT_OUT = BENCH_DIR.parent / "docs" / "PERFORMANCE.md"  # the repository's, from any working directory
 RESULT_PREFIX = "BENCH_RESULT "
 
 
@@ -79,7 +81,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.semantic_tokens is not None and not 1 <= args.semantic_tokens <= 768:
         p.error("--semantic-tokens must be in 1..768 (one Bark generation holds at most 768)")
     if args.out is None:
-        args.out = Path(tempfile.gettempdir()) / "bark-cli-PERFORMANCE-quick.md" if args.quick else Path("docs/PERFORMANCE.md")
+        args.out = Path(tempfile.gettempdir()) / "bark-cli-PERFORMANCE-quick.md" if args.quick else DEFAULT_OUT
     return args
 
 
@@ -114,6 +116,11 @@ def run_in_subprocess(job: dict) -> dict:
     return {"error": tail, "stderr": proc.stderr[-4000:]}
 
 
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # of the jobs this process has waited for
+    return usage.ru_utime + usage.ru_stime
+
+
 def describe(job: dict) -> str:
     if job["kind"] == "floor":
         return f"decode floor, coarse {job['dtype']}"
@@ -128,24 +135,29 @@ def main(argv: list[str] | None = None) -> int:
         print(RESULT_PREFIX + json.dumps(run_job(json.loads(args.worker))), flush=True)
         return 0
 
-    from bench_report import environment, render
+    from bench_report import cpu_busy_seconds, environment, render
 
-    env = environment()  # before the run: its load average is the machine's, not ours
+    env = environment()  # before the first job: how busy the CPUs are is then the machine's doing
     jobs = make_jobs(args)
     print(f"{len(jobs)} jobs, {args.model_size} shapes; each in its own process", file=sys.stderr)
-    if env["load_avg"] and env["load_avg"][0] > 0.5 * (os.cpu_count() or 1):
-        print(f"warning: load average {env['load_avg'][0]:.2f} on {os.cpu_count()} cores: other work will "
-              "skew the timings", file=sys.stderr)
+    if (env["cpu_busy_pct"] or 0) > 10:
+        print(f"warning: the CPUs are {env['cpu_busy_pct']:.0f}% busy with other work: timings will be skewed",
+              file=sys.stderr)
     started = time.perf_counter()
     for i, job in enumerate(jobs, 1):
         print(f"[{i}/{len(jobs)}] {describe(job)} ...", file=sys.stderr, flush=True)
-        t = time.perf_counter()
+        t, busy, child = time.perf_counter(), cpu_busy_seconds(), _children_cpu_s()
         job["result"] = run_in_subprocess(job)
         job["wall_s"] = time.perf_counter() - t
+        # CPU time used during the job by anything but the job: other work that skews its timings.
+        if busy is not None:
+            other = (cpu_busy_seconds() - busy) - (_children_cpu_s() - child)
+            job["other_cpu_pct"] = max(0.0, 100.0 * other / (job["wall_s"] * (os.cpu_count() or 1)))
         result = job["result"]
         status = f"FAILED: {result['error']}" if "error" in result else (
             f"total {result['total_s']:.2f} s" if job["kind"] == "clip" else f"{result['step_ms']:.2f} ms/step")
-        print(f"        {status} ({job['wall_s']:.0f} s with setup)", file=sys.stderr, flush=True)
+        other = f", other work {job['other_cpu_pct']:.0f}% of the CPUs" if "other_cpu_pct" in job else ""
+        print(f"        {status} ({job['wall_s']:.0f} s with setup{other})", file=sys.stderr, flush=True)
     wall = time.perf_counter() - started
 
     report = render(args, jobs, env, wall, CLIPS)

@@ -6,6 +6,7 @@ import datetime
 import os
 import platform
 import subprocess
+import time
 from pathlib import Path
 
 from bench_build import SHAPES
@@ -50,6 +51,29 @@ def _git_commit() -> str:
         return "unknown"
 
 
+def cpu_busy_seconds() -> float | None:
+    """CPU seconds all processes have used since boot, summed over CPUs (/proc/stat), or None."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text(encoding="ascii").split("\n")[0].split()[1:8]]
+    except (OSError, ValueError):
+        return None
+    idle = values[3] + values[4]  # idle + iowait
+    return (sum(values) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_busy_percent(seconds: float = 2.0) -> float | None:
+    """Share of all CPUs busy over the next ``seconds``: other work on the machine, before we start.
+
+    (The load average lags by minutes, so it cannot tell whether the machine is busy right now.)
+    """
+    before = cpu_busy_seconds()
+    time.sleep(seconds)
+    after = cpu_busy_seconds()
+    if before is None or after is None:
+        return None
+    return 100.0 * (after - before) / (seconds * (os.cpu_count() or 1))
+
+
 def environment() -> dict:
     import torch
     import transformers
@@ -66,8 +90,9 @@ def environment() -> dict:
         "torch": torch.__version__,
         "transformers": transformers.__version__,
         "commit": _git_commit(),
-        # Other work on the machine skews every timing (2 busy cores here can double them): recorded.
-        "load_avg": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        # Other work on the machine skews every timing (torch's threads wait on each other when a core
+        # is taken; 10x slower stages were seen), so the report records how busy the CPUs were at start.
+        "cpu_busy_pct": cpu_busy_percent(),
     }
 
 
@@ -79,16 +104,24 @@ def _ratio(a: float | None, b: float | None) -> str:
     return f"{a / b:.2f}x" if a and b else "n/a"
 
 
+def _other(job: dict) -> str:
+    """Share of the CPUs that other processes used during the job; flagged where it skews the timings."""
+    if "other_cpu_pct" not in job:
+        return "n/a"
+    pct = job["other_cpu_pct"]
+    return f"{pct:.0f}%" + (" (unreliable)" if pct > 10 else "")
+
+
 def _clip_table(jobs: list[dict]) -> list[str]:
     lines = [
         "| config | tokens: semantic / coarse / frames | semantic s (tok/s) | coarse s (tok/s) | fine s (frames/s) "
-        "| codec s | total s | audio s | RTF | peak RSS MiB |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| codec s | total s | audio s | RTF | peak RSS MiB | other work |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for job in jobs:
         r = job["result"]
         if "error" in r:
-            lines.append(f"| {job['config']} | failed: `{r['error'][:120]}` |" + " |" * 8)
+            lines.append(f"| {job['config']} | failed: `{r['error'][:120]}` |" + " |" * 9)
             continue
         n = r["tokens"]
         cells = [job["config"], f"{n['semantic']} / {n['coarse']} / {n['frames']}"]
@@ -97,6 +130,7 @@ def _clip_table(jobs: list[dict]) -> list[str]:
             cells.append(f"{_s(seconds)} ({n[key] / seconds:.1f})" if seconds > 0 else _s(seconds))
         rtf = r["total_s"] / r["audio_s"] if r["audio_s"] else float("nan")
         cells += [_s(r["stages"]["codec"]), _s(r["total_s"]), f"{r['audio_s']:.1f}", f"{rtf:.2f}", f"{r['peak_rss_mb']:.0f}"]
+        cells.append(_other(job))
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
@@ -126,18 +160,18 @@ def _floor_table(floor_jobs: list[dict], clip_jobs: dict[str, list[dict]]) -> li
     }
     lines = [
         "| precision | coarse linear weights MB | read bandwidth GB/s | floor ms/step | measured ms/step "
-        "| measured / floor | pipeline coarse ms/token (clip3s) |",
-        "|---|---|---|---|---|---|---|",
+        "| measured / floor | pipeline coarse ms/token (clip3s) | other work |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for job in floor_jobs:
         r = job["result"]
         if "error" in r:
-            lines.append(f"| {job['dtype']} | failed: `{r['error'][:120]}` |" + " |" * 5)
+            lines.append(f"| {job['dtype']} | failed: `{r['error'][:120]}` |" + " |" * 6)
             continue
         p = pipeline.get(job["dtype"])
         lines.append(
             f"| {job['dtype']} | {r['weight_bytes'] / 1e6:.0f} | {r['bandwidth_gbs']:.1f} | {r['floor_ms']:.2f} "
-            f"| {r['step_ms']:.2f} | {r['step_ms'] / r['floor_ms']:.2f} | {f'{p:.2f}' if p else 'n/a'} |"
+            f"| {r['step_ms']:.2f} | {r['step_ms'] / r['floor_ms']:.2f} | {f'{p:.2f}' if p else 'n/a'} | {_other(job)} |"
         )
     return lines
 
@@ -155,7 +189,9 @@ def _command(args) -> str:
         parts.append("--no-floor")
     if args.seed:
         parts.append(f"--seed {args.seed}")
-    return " ".join(parts) + f" --out {args.out}"
+    out = Path(args.out).resolve()
+    root = Path(__file__).resolve().parent.parent
+    return " ".join(parts) + f" --out {out.relative_to(root) if out.is_relative_to(root) else out}"
 
 
 def render(args, jobs: list[dict], env: dict, wall_s: float, clips: dict) -> str:
@@ -167,7 +203,7 @@ def render(args, jobs: list[dict], env: dict, wall_s: float, clips: dict) -> str
     floor_jobs = [j for j in jobs if j["kind"] == "floor"]
     threads = sorted({j["result"].get("threads") for j in jobs if "threads" in j["result"]})
     mem = f"{env['mem_gib']:.0f} GiB" if env["mem_gib"] else "unknown"
-    load = " / ".join(f"{x:.2f}" for x in env["load_avg"]) + " (1 / 5 / 15 min)" if env["load_avg"] else "unknown"
+    busy = "unknown" if env["cpu_busy_pct"] is None else f"{env['cpu_busy_pct']:.0f}% (over 2 s, before the first job)"
 
     out = ["# bark-cli performance", ""]
     if args.model_size == "tiny":
@@ -187,14 +223,16 @@ def render(args, jobs: list[dict], env: dict, wall_s: float, clips: dict) -> str
         f"| memory | {mem} |",
         f"| versions | Python {env['python']}, torch {env['torch']}, transformers {env['transformers']} |",
         f"| bark-cli commit | {env['commit']} |",
-        f"| load average at start | {load} |",
+        f"| CPU busy with other work at start | {busy} |",
         f"| run time | {wall_s / 60:.1f} min for the whole benchmark, set-up included |",
         "",
         "## Results",
         "",
         "Seconds per stage with throughput in brackets (semantic and coarse tokens, fine frames, summed over the "
         "batch), total compute seconds, real-time factor (compute seconds / audio seconds: below 1 is faster than "
-        "real time) and peak resident memory of the generation (weights included).",
+        "real time), peak resident memory of the generation (weights included), and the share of the CPUs "
+        "other processes used while the job ran (above 10% its timings are unreliable: rerun on an idle "
+        "machine).",
     ]
     for clip_name, cj in clip_jobs.items():
         clip, job = clips[clip_name], cj[0]

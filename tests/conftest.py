@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import numpy as np
 import pytest
 
 from tiny_bark import build_tiny_bark
+
+# huggingface_hub reads these once, at import: set them before anything imports it, so no test can touch
+# the real cache or try the network. (Tests that need their own cache run `bark` in a subprocess.)
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="bark-tests-hf-")
 
 
 @pytest.fixture(scope="session")
@@ -46,9 +54,7 @@ def tiny_voice(tmp_path_factory):
 
 @pytest.fixture(autouse=True)
 def _isolated_user_dirs(tmp_path, monkeypatch):
-    """Keep tests away from the real hub cache and user directories."""
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    """Keep tests away from the real user directories (platformdirs reads these on every call)."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))

@@ -77,6 +77,9 @@ def test_voice_and_options(say, tiny_voice, tmp_path):
         (["hi", "-o", "x.wav", "--device", "cuda"], 5, "--device cuda: no CUDA GPU"),
         (["hi", "-o", "x.wav", "--voice", "missing.npz"], 3, "voice file missing.npz does not exist"),
         (["hi", "-o", "x.mp4"], 6, "unknown audio extension '.mp4'"),
+        (["hi", "-o", "x.out", "--format", "aiff"], 6, "--format aiff: unknown format"),
+        (["hi", "-o", "x.flac", "--float"], 6, "--float writes 32-bit float WAV"),
+        (["hi", "-o", "x.wav", "--raw"], 6, "--raw streams PCM to stdout: leave out -o"),
         (["hi", "-o", "no/such/dir/x.wav"], 6, "directory no/such/dir does not exist"),
     ],
 )
@@ -118,13 +121,13 @@ def test_failed_write_keeps_old_file_and_leaves_no_partial(tmp_path, monkeypatch
     out = tmp_path / "old.wav"
     out.write_bytes(b"old")
 
-    def failing_write(stream, *args, **kwargs):
+    def disk_full(stream, *args, **kwargs):  # the disk fills up halfway through the file
         stream.write(b"RIFF partial")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(soundfile, "write", failing_write)
+    monkeypatch.setattr(audio, "encode", disk_full)
     with pytest.raises(OutputError, match="No space left on device"):
-        audio.write_audio(out, np.zeros(320, dtype=np.float32))
+        audio.write_audio(out, np.zeros(320, dtype=np.float32), audio.audio_format(out))
     assert out.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["old.wav"]
 
 

@@ -10,7 +10,7 @@ import pytest
 import soundfile
 from typer.testing import CliRunner
 
-from bark_cli.audio import join, trim_silence
+from bark_cli.joins import join, trim_silence
 from bark_cli.cli import app
 from bark_cli.constants import SAMPLE_RATE
 from bark_cli.options import GenerationOptions
@@ -61,7 +61,7 @@ def test_5000_words_render_with_subtitles_ending_at_the_audio_end(tiny_checkpoin
 def test_first_segment_is_the_voice_of_the_rest(synthesizer):
     greedy = GenerationOptions(text_temp=0, waveform_temp=0, fine_temp=0, max_seconds=1)
     texts = ["hello my name is suno.", "i like pizza.", "the water is good."]
-    results = render(synthesizer, texts, None, greedy, seed=0, batch_size=2)
+    results = [r for _, r in render(synthesizer, texts, None, greedy, seed=0, batch_size=2)]
     voice = voice_from(results[0])
     for i in (1, 2):
         [alone] = synthesizer.generate([Segment(texts[i], voice, i)], greedy)
@@ -76,7 +76,7 @@ def test_given_voice_is_used_for_every_segment(synthesizer, tiny_voice):
     greedy = GenerationOptions(text_temp=0, waveform_temp=0, fine_temp=0, max_seconds=1)
     voice = load_voice_file(tiny_voice)
     texts = ["hello my name is suno.", "i like pizza."]
-    results = render(synthesizer, texts, voice, greedy, seed=0, batch_size=8)
+    results = [r for _, r in render(synthesizer, texts, voice, greedy, seed=0, batch_size=8)]
     for i, text in enumerate(texts):
         [alone] = synthesizer.generate([Segment(text, voice, i)], greedy)
         np.testing.assert_array_equal(results[i].fine, alone.fine)

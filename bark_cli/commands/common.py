@@ -12,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..constants import DEFAULT_FINE_TEMP, DEFAULT_MIN_EOS_P, DEFAULT_MODEL, DEFAULT_TEXT_TEMP, DEFAULT_WAVEFORM_TEMP
-from ..errors import EXIT_INTERNAL, EXIT_INTERRUPTED, BarkError, InputTextError
+from ..errors import EXIT_INTERNAL, EXIT_INTERRUPTED, BarkError, InputTextError, OutputClosedError
 from ..options import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_PARAGRAPH_SILENCE,
@@ -96,6 +96,21 @@ BatchSize = Annotated[
 TextFile = Annotated[
     Optional[Path], typer.Option("--file", "-f", help="Read the text from this UTF-8 file.", show_default=False)
 ]
+def complete_voice(incomplete: str) -> list[str]:
+    """Voice names for shell completion: saved voices and shipped presets (no torch, no file reads)."""
+    from ..voice_library import voice_names
+
+    return [name for name in voice_names() if name.startswith(incomplete)]
+
+
+VoiceName = Annotated[
+    Optional[str],
+    typer.Option(
+        "--voice",
+        help="A voice: shipped preset (v2/en_speaker_6), saved voice name, or .npz file.",
+        autocompletion=complete_voice,
+    ),
+]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Also show load times, device, dtype and seed.")]
 
@@ -109,6 +124,20 @@ DEFAULTS = {
     "waveform_temp": DEFAULT_WAVEFORM_TEMP,
     "fine_temp": DEFAULT_FINE_TEMP,
     "min_eos_p": DEFAULT_MIN_EOS_P,
+}
+
+
+# Built-in defaults of the configurable keys (what `bark config show` reports when nothing is set).
+BUILT_IN = {
+    **DEFAULTS,
+    "voice": None,
+    "device": "auto",
+    "half": False,
+    "cpu_offload": False,
+    "top_k": None,
+    "top_p": None,
+    "trim_silence": False,
+    "format": None,
 }
 
 
@@ -130,6 +159,10 @@ def reporting_errors():
     debug = bool(os.environ.get("BARK_DEBUG"))
     try:
         yield
+    except OutputClosedError:
+        # The reader left (| head): say nothing, and keep Python from complaining while flushing stdout.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise typer.Exit(OutputClosedError.exit_code) from None
     except BarkError as exc:
         if debug:
             raise
@@ -161,17 +194,29 @@ def show(quiet: bool) -> bool:
     return not quiet and sys.stderr.isatty()
 
 
+def _decode(data: bytes, source: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputTextError(f"{source} is not UTF-8 text (invalid byte at offset {exc.start})") from exc
+
+
 def read_text(text: str | None, file: Path | None) -> str:
-    """The text to speak: the TEXT argument or the contents of --file (exactly one of them)."""
+    """The text to speak: the TEXT argument, --file, or standard input (TEXT "-", or piped with no TEXT)."""
     if text is not None and file is not None:
         raise InputTextError("give the text either as an argument or with --file, not both")
-    if file is None:
-        if text is None:
-            raise InputTextError("no text: give TEXT or --file FILE")
-        return text
-    try:
-        return file.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputTextError(f"{file} is not UTF-8 text (invalid byte at offset {exc.start})") from exc
-    except OSError as exc:
-        raise InputTextError(f"cannot read {file}: {exc.strerror or exc}") from exc
+    if file is not None:
+        if str(file) == "-":
+            return _decode(sys.stdin.buffer.read(), "standard input")
+        try:
+            return _decode(file.read_bytes(), str(file))
+        except OSError as exc:
+            raise InputTextError(f"cannot read {file}: {exc.strerror or exc}") from exc
+    if text == "-" or (text is None and not sys.stdin.isatty()):
+        content = _decode(sys.stdin.buffer.read(), "standard input")
+        if text is None and not content.strip():
+            raise InputTextError("no text: give TEXT, --file FILE, or pipe text on standard input")
+        return content
+    if text is None:
+        raise InputTextError("no text: give TEXT, --file FILE, or pipe text on standard input")
+    return text

@@ -1,7 +1,8 @@
-"""`bark say`: one text (an argument or a file, any length) to one audio file."""
+"""`bark say`: one text (argument, file or stdin; any length) to one audio file, stdout, or a PCM stream."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -28,6 +29,7 @@ from .common import (
     TopP,
     TrimSilence,
     Verbose,
+    VoiceName,
     WaveformTemp,
     progress_display,
     read_text,
@@ -37,32 +39,48 @@ from .common import (
 )
 from .split import print_segments
 
-Voice = Annotated[
-    Optional[str],
-    typer.Option("--voice", help="A voice: shipped preset (v2/en_speaker_6), saved voice name, or .npz file."),
-]
+OUTPUT = "Output"
 
 
 def say(
     text: Annotated[
         Optional[str],
-        typer.Argument(help="The text to speak (or use --file). Bark cues like \\[laughs] and ♪ are kept.", show_default=False),
+        typer.Argument(
+            help="The text to speak; - or a pipe reads standard input. Bark cues like \\[laughs] and ♪ are kept.",
+            show_default=False,
+        ),
     ] = None,
     output: Annotated[
         Optional[Path],
-        typer.Option("--output", "-o", help="Audio file to write: .wav (16-bit), .flac or .ogg.", show_default=False),
+        typer.Option(
+            "--output", "-o", help="Audio file (.wav .flac .ogg .mp3), or - for a WAV on stdout.",
+            show_default=False, rich_help_panel=OUTPUT,
+        ),
     ] = None,
+    raw: Annotated[
+        bool,
+        typer.Option("--raw", help="Stream 16-bit LE mono PCM at 24 kHz to stdout, segment by segment.", rich_help_panel=OUTPUT),
+    ] = False,
+    format: Annotated[
+        Optional[str],
+        typer.Option("--format", help="wav, flac, ogg or mp3, for stdout and unknown extensions (a known extension wins; stdout: wav).", rich_help_panel=OUTPUT),
+    ] = None,
+    float32: Annotated[
+        bool, typer.Option("--float", help="32-bit float WAV instead of 16-bit.", rich_help_panel=OUTPUT)
+    ] = False,
     file: TextFile = None,
-    voice: Voice = None,
+    voice: VoiceName = None,
     save_voice: Annotated[
         Optional[Path],
-        typer.Option("--save-voice", help="Also save the first segment's prompt as a voice .npz, to reuse exactly."),
+        typer.Option("--save-voice", help="Also save the first segment's prompt as a voice .npz, to reuse exactly.", rich_help_panel=OUTPUT),
     ] = None,
     subtitles: Annotated[
-        Optional[Path], typer.Option("--subtitles", help="Write one subtitle cue per segment (.srt or .vtt).")
+        Optional[Path],
+        typer.Option("--subtitles", help="Write one subtitle cue per segment (.srt or .vtt).", rich_help_panel=OUTPUT),
     ] = None,
     manifest: Annotated[
-        Optional[Path], typer.Option("--manifest", help="Write each segment's text, start, end, seed, voice (JSON).")
+        Optional[Path],
+        typer.Option("--manifest", help="Write each segment's text, start, end, seed, voice (JSON).", rich_help_panel=OUTPUT),
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the segments that would be rendered; load no network.")
@@ -87,14 +105,19 @@ def say(
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
-    """Speak TEXT (or --file) into an audio file, 24 kHz mono. Long text is split into segments."""
+    """Speak TEXT (or --file, or stdin) into audio, 24 kHz mono. Long text is split into segments."""
     setup_logging(verbose, quiet)
     with reporting_errors():
         from .. import api
         from ..errors import OutputError
         from ..options import GenerationOptions, RenderOptions, RuntimeOptions
 
-        content = read_text(text, file)
+        to_stdout = raw or str(output) == "-"
+        if to_stdout and not dry_run and sys.stdout.isatty():
+            raise OutputError(
+                "refusing to write binary audio to a terminal: pipe it (| aplay -r 24000 -f S16_LE -c 1) "
+                "or redirect it (> out.wav), or use -o FILE"
+            )
         render = RenderOptions(
             segment_seconds=segment_seconds,
             sentence_silence=sentence_silence,
@@ -102,11 +125,10 @@ def say(
             trim_silence=trim_silence,
             batch_size=batch_size,
         )
+        content = read_text(text, file)
         if dry_run:
             print_segments(api.plan(content, model, render, voice), as_json=False)
             return
-        if output is None:
-            raise OutputError("no output file: give -o FILE (.wav, .flac or .ogg)")
         generation = GenerationOptions(
             text_temp=text_temp,
             waveform_temp=waveform_temp,
@@ -122,6 +144,9 @@ def say(
             result = api.say(
                 content,
                 output,
+                raw=raw,
+                format=format,
+                float32=float32,
                 voice=voice,
                 save_voice=save_voice,
                 subtitles=subtitles,
