@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import __version__
-from .commands import config, models, say, split, voices
+from .commands import batch, cache, config, models, say, split, voices
 
 app = typer.Typer(
     name="bark",
@@ -22,7 +22,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 # Commands whose options take their defaults from the config file and BARK_* variables.
-CONFIGURABLE = ("say", "split")
+CONFIGURABLE = ("say", "split", "batch")
 
 
 def _version(value: bool) -> None:
@@ -52,9 +52,11 @@ def _root(
 
 app.command("say")(say.say)
 app.command("split")(split.split)
+app.command("batch")(batch.batch)
 app.add_typer(voices.app, name="voices")
 app.add_typer(config.app, name="config")
 app.add_typer(models.app, name="models")
+app.add_typer(cache.app, name="cache")
 
 
 def main() -> None:

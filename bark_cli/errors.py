@@ -51,6 +51,12 @@ class OutputError(BarkError):
     exit_code = 6
 
 
+class BatchItemsFailed(BarkError):
+    """`bark batch` finished, but some items could not be rendered (each was reported)."""
+
+    exit_code = 7
+
+
 class OutputClosedError(BarkError):
     """The reader of stdout went away (``| head``): stop quietly, as Unix tools do on SIGPIPE."""
 
@@ -70,6 +76,7 @@ EXIT_CODES: list[tuple[int, str]] = [
     (WeightsNotFoundError.exit_code, "model weights not available (offline and not cached, or bad --model)"),
     (DeviceError.exit_code, "device or precision not available"),
     (OutputError.exit_code, "output file cannot be written"),
+    (BatchItemsFailed.exit_code, "bark batch: one or more items failed; all the others were rendered"),
     (EXIT_INTERRUPTED, "interrupted (Ctrl-C); no partial output is left"),
     (OutputClosedError.exit_code, "stdout closed early by its reader (e.g. piped into head); ends quietly"),
 ]

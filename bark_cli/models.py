@@ -26,6 +26,17 @@ SAFETENSORS_FILES = ["model*.safetensors", "model.safetensors.index.json"]
 PYTORCH_FILES = ["pytorch_model*.bin", "pytorch_model.bin.index.json"]
 
 
+def fingerprint(path: Path) -> str:
+    """Names this exact checkpoint: its config and the name, size and mtime of every weight file."""
+    import hashlib
+
+    digest = hashlib.sha256((path / "config.json").read_bytes())
+    for weights in sorted(list(path.glob("*.safetensors")) + list(path.glob("*.bin"))):
+        stat = weights.stat()
+        digest.update(f"{weights.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()[:16]
+
+
 @dataclass
 class Networks:
     semantic: CausalGPT
@@ -36,6 +47,7 @@ class Networks:
     device: torch.device  # where the networks run
     dtype: torch.dtype  # of the three GPTs
     cpu_offload: bool  # networks wait on the CPU and visit `device` only while their stage runs
+    fingerprint: str = ""  # of the checkpoint (see `fingerprint`), for cache keys
 
     @contextlib.contextmanager
     def on_device(self, net: torch.nn.Module):
@@ -178,12 +190,19 @@ def load_networks(options: RuntimeOptions) -> Networks:
     except (OSError, ValueError, KeyError) as exc:
         raise WeightsNotFoundError(f"--model {options.model}: not a loadable Bark checkpoint ({exc})") from exc
     log.info("loaded %s in %.2f s", path, time.perf_counter() - started)
+    networks = networks_from_bark(bark, tokenizer, device, dtype, options.cpu_offload, fingerprint(path))
+    log.info("device %s, dtype %s%s", device, str(dtype).removeprefix("torch."), ", cpu offload" if options.cpu_offload else "")
+    return networks
 
-    home = torch.device("cpu") if options.cpu_offload else device
+
+def networks_from_bark(
+    bark, tokenizer, device: torch.device, dtype: torch.dtype, cpu_offload: bool = False, fingerprint: str = ""
+) -> Networks:
+    """Our networks sharing a transformers ``BarkModel``'s weights, converted to ``dtype`` and placed on
+    ``device`` (or on the CPU, to visit the device stage by stage, with ``cpu_offload``)."""
+    home = torch.device("cpu") if cpu_offload else device
     semantic = from_transformers(bark.semantic).to(home, dtype)
     coarse = from_transformers(bark.coarse_acoustics).to(home, dtype)
     fine = from_transformers(bark.fine_acoustics).to(home, dtype)
     codec = bark.codec_model.eval().requires_grad_(False).to(home)
-    del bark
-    log.info("device %s, dtype %s%s", device, str(dtype).removeprefix("torch."), ", cpu offload" if options.cpu_offload else "")
-    return Networks(semantic, coarse, fine, codec, tokenizer, device, dtype, options.cpu_offload)
+    return Networks(semantic, coarse, fine, codec, tokenizer, device, dtype, cpu_offload, fingerprint)

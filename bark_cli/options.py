@@ -123,13 +123,13 @@ def _check_number(name: str, value, low: float, high: float, *, low_open: bool =
         raise InvalidOptionError(f"{_flag(name)} must be a number, got {value!r}")
     if value > high or value < low or (low_open and value == low):
         bracket = "(" if low_open else "["
-        raise InvalidOptionError(f"{_flag(name)} must be in {bracket}{low:g}, {high:g}], got {value:g}")
+        raise InvalidOptionError(f"{_flag(name)} must be in {bracket}{low:.4g}, {high:.4g}], got {value:g}")
 
 
 def validate(options: GenerationOptions | RuntimeOptions | RenderOptions) -> None:
     """Check every field; raise InvalidOptionError naming the flag and the allowed range."""
     if isinstance(options, RenderOptions):
-        _check_number("segment_seconds", options.segment_seconds, MIN_SEGMENT_SECONDS, round(MAX_SECONDS, 2))
+        _check_number("segment_seconds", options.segment_seconds, MIN_SEGMENT_SECONDS, MAX_SECONDS)
         _check_number("sentence_silence", options.sentence_silence, 0.0, MAX_SILENCE)
         _check_number("paragraph_silence", options.paragraph_silence, 0.0, MAX_SILENCE)
         batch = options.batch_size
@@ -151,7 +151,7 @@ def validate(options: GenerationOptions | RuntimeOptions | RenderOptions) -> Non
         _check_number("top_p", options.top_p, 0.0, 1.0, low_open=True)
     _check_number("min_eos_p", options.min_eos_p, 0.0, 1.0, low_open=True)
     if options.max_seconds is not None:
-        _check_number("max_seconds", options.max_seconds, 0.0, round(MAX_SECONDS, 2), low_open=True)
+        _check_number("max_seconds", options.max_seconds, 0.0, MAX_SECONDS, low_open=True)
     if options.seed is not None:
         if isinstance(options.seed, bool) or not isinstance(options.seed, int) or not 0 <= options.seed <= MAX_SEED:
             raise InvalidOptionError(f"--seed must be a whole number from 0 to {MAX_SEED}, got {options.seed!r}")

@@ -65,7 +65,12 @@ class Synthesizer:
         with nets.on_device(nets.fine):
             fine = generate_fine(nets.fine, coarse, voices, options.fine, generators, progress)
         with nets.on_device(nets.codec):
-            audio = [decode(nets.codec, codes) for codes in fine]
+            progress.start("codec", len(fine), "segments")
+            audio = []
+            for codes in fine:
+                audio.append(decode(nets.codec, codes))
+                progress.advance("codec")
+            progress.finish("codec")
         return [SegmentResult(a, s, f) for a, s, f in zip(audio, semantic, fine)]
 
 
@@ -73,11 +78,11 @@ def segment_seed(seed: int, index: int) -> int:
     return (seed + index) % SEED_MODULUS
 
 
-def voice_from(result: SegmentResult) -> Voice | None:
-    """A segment's own output as a voice prompt (None when it produced no speech)."""
-    if result.semantic.size == 0 or result.fine.shape[1] == 0:
+def voice_from(semantic: np.ndarray, fine: np.ndarray) -> Voice | None:
+    """A segment's own output (semantic tokens, 8 codebooks) as a voice prompt; None for no speech."""
+    if semantic.size == 0 or fine.shape[1] == 0:
         return None
-    return Voice("(first segment)", result.semantic, result.fine[:2], result.fine)
+    return Voice("(first segment)", semantic, fine[:2], fine)
 
 
 def render(
@@ -104,7 +109,7 @@ def render(
     if voice is None and len(texts) > 1:
         [first] = synthesizer.generate([Segment(texts[0], None, seed)], options, progress)
         progress.advance("segments")
-        voice = voice_from(first)
+        voice = voice_from(first.semantic, first.fine)
         yield 0, first
         todo, next_index = todo[1:], 1
     if not in_order:

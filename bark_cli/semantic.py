@@ -59,11 +59,11 @@ def generate_semantic(
     # The reference sums the text and history embeddings position by position: 257 prompt positions.
     embeds = torch.cat([net.embed(text) + net.embed(history), net.embed(infer)], dim=1)  # (B, 257, C)
 
+    progress.start(STAGE, None, "tokens")
     cache = net.new_cache(len(blocks), embeds.shape[1] + options.max_tokens - 1)
     logits = net(embeds, cache)  # (B, V)
     outputs: list[list[int]] = [[] for _ in blocks]
     active = list(range(len(blocks)))  # original row index of each batch row
-    progress.start(STAGE, None, "tokens")
     for step in range(options.max_tokens):
         # Semantic tokens 0..9,999 and the end-of-speech logit right after them (index 10,000).
         relevant = filter_logits(logits[:, : SEMANTIC_EOS_TOKEN + 1], options.top_k, options.top_p)

@@ -154,8 +154,14 @@ def main(argv: list[str] | None = None) -> int:
             other = (cpu_busy_seconds() - busy) - (_children_cpu_s() - child)
             job["other_cpu_pct"] = max(0.0, 100.0 * other / (job["wall_s"] * (os.cpu_count() or 1)))
         result = job["result"]
-        status = f"FAILED: {result['error']}" if "error" in result else (
-            f"total {result['total_s']:.2f} s" if job["kind"] == "clip" else f"{result['step_ms']:.2f} ms/step")
+        if "error" in result:
+            status = f"FAILED: {result['error']}"
+        elif job["kind"] == "clip":
+            status = f"total {result['total_s']:.2f} s"
+        else:
+            status = (f"coarse step {result['step_ms']:.2f} ms, floor {result['floor_ms']:.2f} ms "
+                      f"({result['weight_bytes'] / 1e6:.0f} MB at {result['bandwidth_gbs']:.1f} GB/s): "
+                      f"{result['step_ms'] / result['floor_ms']:.1f}x the floor")
         other = f", other work {job['other_cpu_pct']:.0f}% of the CPUs" if "other_cpu_pct" in job else ""
         print(f"        {status} ({job['wall_s']:.0f} s with setup{other})", file=sys.stderr, flush=True)
     wall = time.perf_counter() - started

@@ -75,21 +75,11 @@ class StageClock:
 
 
 def ours_networks(bark, dtype: torch.dtype):
-    """bark-cli's `Networks` sharing the in-memory BarkModel's weights (what `load_networks` does after
-    `from_pretrained`). In bf16 the GPTs get their own copies; the caller drops ``bark`` to free fp32."""
-    from bark_cli.gpt import from_transformers
-    from bark_cli.models import Networks
+    """bark-cli's `Networks` sharing the in-memory BarkModel's weights: the same assembly `load_networks`
+    does after `from_pretrained`. In bf16 the GPTs get their own copies; the caller drops ``bark``."""
+    from bark_cli.models import networks_from_bark
 
-    return Networks(
-        semantic=from_transformers(bark.semantic).to(dtype),
-        coarse=from_transformers(bark.coarse_acoustics).to(dtype),
-        fine=from_transformers(bark.fine_acoustics).to(dtype),
-        codec=bark.codec_model,  # float32 in bark-cli whatever the GPTs' dtype
-        tokenizer=tokenizer(),
-        device=torch.device("cpu"),
-        dtype=dtype,
-        cpu_offload=False,
-    )
+    return networks_from_bark(bark, tokenizer(), torch.device("cpu"), dtype)
 
 
 def run_ours(networks, batch: int, tokens: int, seed: int) -> dict:
@@ -98,7 +88,8 @@ def run_ours(networks, batch: int, tokens: int, seed: int) -> dict:
 
     # max_seconds is the only token budget bark-cli takes: it rounds N / 49.9 * 49.9 back to N.
     options = GenerationOptions(max_seconds=tokens / SEMANTIC_RATE_HZ, min_eos_p=MIN_EOS_P)
-    assert options.semantic.max_tokens == tokens, (options.semantic.max_tokens, tokens)
+    if options.semantic.max_tokens != tokens:
+        raise ValueError(f"max_seconds gave {options.semantic.max_tokens} semantic tokens, not {tokens}")
     segments = [Segment(TEXT, None, seed + i) for i in range(batch)]
     clock = StageClock()
     t0 = time.perf_counter()

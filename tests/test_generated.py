@@ -15,9 +15,10 @@ from bark_cli.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
 SHELLS = {"bash": "bark.bash", "zsh": "_bark", "fish": "bark.fish"}
-COMMANDS = [[], ["say"], ["split"], ["voices"], ["voices", "list"], ["voices", "show"], ["voices", "import"],
+COMMANDS = [[], ["say"], ["split"], ["batch"], ["voices"], ["voices", "list"], ["voices", "show"], ["voices", "import"],
             ["voices", "remove"], ["config"], ["config", "show"], ["config", "set"], ["config", "unset"],
-            ["config", "path"], ["models"], ["models", "download"]]  # fmt: skip
+            ["config", "path"], ["models"], ["models", "download"], ["cache"], ["cache", "info"],
+            ["cache", "clear"]]  # fmt: skip
 
 
 def completion_script(shell: str) -> str:

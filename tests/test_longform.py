@@ -62,7 +62,7 @@ def test_first_segment_is_the_voice_of_the_rest(synthesizer):
     greedy = GenerationOptions(text_temp=0, waveform_temp=0, fine_temp=0, max_seconds=1)
     texts = ["hello my name is suno.", "i like pizza.", "the water is good."]
     results = [r for _, r in render(synthesizer, texts, None, greedy, seed=0, batch_size=2)]
-    voice = voice_from(results[0])
+    voice = voice_from(results[0].semantic, results[0].fine)
     for i in (1, 2):
         [alone] = synthesizer.generate([Segment(texts[i], voice, i)], greedy)
         np.testing.assert_array_equal(results[i].fine, alone.fine)
