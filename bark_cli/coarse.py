@@ -104,7 +104,7 @@ def generate_coarse(
     progress: Progress = NullProgress(),
 ) -> list[np.ndarray]:
     """Coarse codes (2, N_i) int64 in 0..1,023 for each row; N_i = 75/49.9 frames per semantic token."""
-    device = net.lm_head.weight.device
+    device = net.position_embeds_layer.weight.device
     rows = [_Row(s, v) for s, v in zip(semantic, voices)]
     active = [i for i, row in enumerate(rows) if row.n_steps > 0]
     progress.start(STAGE, sum(row.n_steps for row in rows), "tokens")

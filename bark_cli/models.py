@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from .errors import DeviceError, WeightsNotFoundError
-from .gpt import CausalGPT, FineGPT, from_transformers
+from .gpt import CausalGPT, FineGPT, can_prepack, from_transformers, prepack_linears
 from .options import RuntimeOptions
 
 log = logging.getLogger("bark_cli")
@@ -205,4 +205,7 @@ def networks_from_bark(
     coarse = from_transformers(bark.coarse_acoustics).to(home, dtype)
     fine = from_transformers(bark.fine_acoustics).to(home, dtype)
     codec = bark.codec_model.eval().requires_grad_(False).to(home)
+    if device.type == "cpu" and dtype == torch.bfloat16 and can_prepack():
+        # --half on the CPU: decode steps are bound by reading weights; prepacked bf16 reads them once.
+        semantic, coarse, fine = (prepack_linears(net) for net in (semantic, coarse, fine))
     return Networks(semantic, coarse, fine, codec, tokenizer, device, dtype, cpu_offload, fingerprint)

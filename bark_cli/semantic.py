@@ -51,7 +51,7 @@ def generate_semantic(
     progress: Progress = NullProgress(),
 ) -> list[np.ndarray]:
     """Semantic tokens (T_i,) int64 for each row, end-of-speech token excluded."""
-    device = net.lm_head.weight.device
+    device = net.position_embeds_layer.weight.device
     blocks = [prompt_blocks(ids, voice) for ids, voice in zip(text_ids, voices)]
     text = torch.from_numpy(np.stack([b[0] for b in blocks])).to(device)  # (B, 256)
     history = torch.from_numpy(np.stack([b[1] for b in blocks])).to(device)  # (B, 256)

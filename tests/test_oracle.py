@@ -187,3 +187,21 @@ def test_coarse_and_fine_greedy_tokens_match(synthesizer, oracle, voice):
     for i in range(3):
         np.testing.assert_array_equal(fine[i][:2], ours[i])
         np.testing.assert_array_equal(fine[i], _oracle_fine(oracle, ours[i], voice))
+
+
+def test_prepacked_bf16_linears_match_plain_bf16(synthesizer):
+    """--half on the CPU swaps each linear for oneDNN's prepacked bf16 kernel: same function, bf16 rounding."""
+    import copy
+
+    from bark_cli.gpt import can_prepack, prepack_linears
+
+    if not can_prepack():
+        pytest.skip("no oneDNN bf16 linear kernels in this torch build")
+    plain = copy.deepcopy(synthesizer.networks.coarse).to(torch.bfloat16)
+    packed = prepack_linears(copy.deepcopy(plain))
+    tokens = torch.randint(0, 12_000, (2, 50), generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        a = plain(plain.embed(tokens), plain.new_cache(2, 64), all_logits=True)
+        b = packed(packed.embed(tokens), packed.new_cache(2, 64), all_logits=True)
+    scale = a.abs().max()
+    assert (a - b).abs().max() <= 0.02 * scale

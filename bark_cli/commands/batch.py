@@ -32,6 +32,7 @@ from .common import (
     Verbose,
     VoiceName,
     WaveformTemp,
+    options_from,
     progress_display,
     reporting_errors,
     setup_logging,
@@ -128,16 +129,11 @@ def batch(
             raise InvalidOptionError(f"--log-format must be text or json, got {log_format!r}")
         if subtitles is not None and subtitles not in ("srt", "vtt"):
             raise InvalidOptionError(f"--subtitles must be srt or vtt, got {subtitles!r}")
+        params = locals()
         fmt = audio_format(Path("-"), format, float32)
-        generation = GenerationOptions(
-            text_temp=text_temp, waveform_temp=waveform_temp, fine_temp=fine_temp, top_k=top_k, top_p=top_p,
-            min_eos_p=min_eos_p, max_seconds=max_seconds, seed=seed,
-        )  # fmt: skip
-        render = RenderOptions(
-            segment_seconds=segment_seconds, sentence_silence=sentence_silence,
-            paragraph_silence=paragraph_silence, trim_silence=trim_silence, batch_size=batch_size,
-        )  # fmt: skip
-        runtime = RuntimeOptions(model=model, device=device, half=half, cpu_offload=cpu_offload)
+        generation = options_from(GenerationOptions, params)
+        render = options_from(RenderOptions, params)
+        runtime = options_from(RuntimeOptions, params)
         try:
             items = read_items(inputs, by, fmt.name)
         except InputError as exc:

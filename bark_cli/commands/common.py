@@ -141,6 +141,13 @@ BUILT_IN = {
 }
 
 
+def options_from(cls, params: dict):
+    """An options dataclass from a command's parameters: flag, parameter and field share one name."""
+    from dataclasses import fields
+
+    return cls(**{f.name: params[f.name] for f in fields(cls)})
+
+
 def setup_logging(verbose: bool, quiet: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("bark: %(message)s"))

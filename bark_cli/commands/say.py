@@ -31,6 +31,7 @@ from .common import (
     Verbose,
     VoiceName,
     WaveformTemp,
+    options_from,
     progress_display,
     read_text,
     reporting_errors,
@@ -118,28 +119,14 @@ def say(
                 "refusing to write binary audio to a terminal: pipe it (| aplay -r 24000 -f S16_LE -c 1) "
                 "or redirect it (> out.wav), or use -o FILE"
             )
-        render = RenderOptions(
-            segment_seconds=segment_seconds,
-            sentence_silence=sentence_silence,
-            paragraph_silence=paragraph_silence,
-            trim_silence=trim_silence,
-            batch_size=batch_size,
-        )
+        params = locals()
+        render = options_from(RenderOptions, params)
         content = read_text(text, file)
         if dry_run:
             print_segments(api.plan(content, model, render, voice), as_json=False)
             return
-        generation = GenerationOptions(
-            text_temp=text_temp,
-            waveform_temp=waveform_temp,
-            fine_temp=fine_temp,
-            top_k=top_k,
-            top_p=top_p,
-            min_eos_p=min_eos_p,
-            max_seconds=max_seconds,
-            seed=seed,
-        )
-        runtime = RuntimeOptions(model=model, device=device, half=half, cpu_offload=cpu_offload)
+        generation = options_from(GenerationOptions, params)
+        runtime = options_from(RuntimeOptions, params)
         with progress_display(quiet) as progress:
             result = api.say(
                 content,
