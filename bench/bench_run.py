@@ -191,10 +191,12 @@ def coarse_step_ms(net, prompt: int = 257, steps: int = 100, warmup: int = 5, re
 
 
 def run_floor(size: str, dtype_name: str, seed: int) -> dict:
-    from bark_cli.gpt import from_transformers
+    from bark_cli.gpt import can_prepack, from_transformers, prepack_linears
 
     net = from_transformers(build_coarse(size, seed)).to(DTYPES[dtype_name])
-    weight_bytes = linear_weight_bytes(net)
+    weight_bytes = linear_weight_bytes(net)  # counted before packing: the packed layout holds the same bytes
+    if DTYPES[dtype_name] == torch.bfloat16 and can_prepack():
+        net = prepack_linears(net)  # as `--half` on the CPU runs it (bark_cli.models.networks_from_bark)
     bandwidth = read_bandwidth_gbs()
     floor_ms = weight_bytes / (bandwidth * 1e9) * 1e3
     step_ms = coarse_step_ms(net)
