@@ -100,7 +100,8 @@ class BatchRunner:
         device = resolve_device(runtime.device)
         dtype = half_dtype(device) if runtime.half else "float32"
         self.runtime_tag = f"{device.type}/{str(dtype).removeprefix('torch.')}"
-        self.model_tag = fingerprint(checkpoint_dir(runtime.model, weights=False)) + ":" + runtime.model
+        # With the weights (a cache hit when they are there): the fingerprint covers the weight files.
+        self.model_tag = fingerprint(checkpoint_dir(runtime.model)) + ":" + runtime.model
         self.tokenizer = load_tokenizer(runtime.model)
         self.synthesizer = None  # loaded on the first segment that must be generated
         self.summary = Summary()

@@ -23,7 +23,7 @@ from bark_cli.constants import SEMANTIC_PAD_TOKEN
 from bark_cli.fine import generate_fine
 from bark_cli.options import GenerationOptions
 from bark_cli.sampling import make_generators
-from bark_cli.semantic import generate_semantic, prompt_blocks
+from bark_cli.semantic import generate_semantic
 from bark_cli.voices import load_voice_file
 
 TEXTS = ["hello my name is suno", "i like pizza [laughs] and uh the water", "bonjour"]
