@@ -22,6 +22,7 @@ KEYS: dict[str, type] = {
     "device": str,
     "half": bool,
     "cpu_offload": bool,
+    "quantize": str,
     "text_temp": float,
     "waveform_temp": float,
     "fine_temp": float,

@@ -229,6 +229,40 @@ class PackedLinear(nn.Module):
         return torch.ops.mkldnn._linear_pointwise(x, self.packed, self.bias, "none", [], "")
 
 
+class Int8Linear(nn.Module):
+    """A linear with int8 weights (one bf16 scale per output row) and bf16 activations, for the CPU.
+
+    A batch-1 decode step reads every weight once: int8 halves the bytes of bf16. torch's weight-only
+    int8 kernel measured 2x faster than prepacked bf16 for one row, slower from about six rows.
+    """
+
+    def __init__(self, linear: nn.Linear):
+        super().__init__()
+        weight = linear.weight.detach().float()  # (N, K)
+        scales = weight.abs().amax(dim=1).clamp(min=1e-12) / 127.0  # (N,) symmetric, per output row
+        self.weight = (weight / scales[:, None]).round().clamp(-127, 127).to(torch.int8)
+        self.scales = scales.to(torch.bfloat16)
+        self.bias = None if linear.bias is None else linear.bias.detach().to(torch.bfloat16)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shape = x.shape[:-1]
+        y = torch._weight_int8pack_mm(x.reshape(-1, x.shape[-1]).to(torch.bfloat16), self.weight, self.scales)
+        if self.bias is not None:
+            y = y + self.bias
+        return y.reshape(*shape, -1)
+
+
+def quantize_linears(net: nn.Module) -> nn.Module:
+    """Every ``nn.Linear`` of a CPU network as an `Int8Linear`; the rest of it in bf16."""
+    net.to(torch.bfloat16)
+    for name, child in net.named_children():
+        if isinstance(child, nn.Linear):
+            setattr(net, name, Int8Linear(child))
+        else:
+            quantize_linears(child)
+    return net
+
+
 def can_prepack() -> bool:
     """Whether this torch has the oneDNN linear kernels and they run here."""
     if not torch.backends.mkldnn.is_available():

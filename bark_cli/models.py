@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from .errors import DeviceError, WeightsNotFoundError
-from .gpt import CausalGPT, FineGPT, can_prepack, from_transformers, prepack_linears
+from .gpt import CausalGPT, FineGPT, can_prepack, from_transformers, prepack_linears, quantize_linears
 from .options import RuntimeOptions
 
 log = logging.getLogger("bark_cli")
@@ -178,6 +178,8 @@ def load_networks(options: RuntimeOptions) -> Networks:
     """Load every network of the checkpoint named by ``options.model`` onto ``options.device``."""
     device = resolve_device(options.device)
     dtype = half_dtype(device) if options.half else torch.float32
+    if options.quantize and device.type != "cpu":
+        raise DeviceError(f"--quantize {options.quantize} runs on the CPU only; use --half on {device.type}")
     started = time.perf_counter()
     path = checkpoint_dir(options.model)
 
@@ -191,7 +193,12 @@ def load_networks(options: RuntimeOptions) -> Networks:
         raise WeightsNotFoundError(f"--model {options.model}: not a loadable Bark checkpoint ({exc})") from exc
     log.info("loaded %s in %.2f s", path, time.perf_counter() - started)
     networks = networks_from_bark(bark, tokenizer, device, dtype, options.cpu_offload, fingerprint(path))
-    log.info("device %s, dtype %s%s", device, str(dtype).removeprefix("torch."), ", cpu offload" if options.cpu_offload else "")
+    if options.quantize == "int8":
+        # The decode-bound stages; the fine stage is compute-bound (1,024 positions at once).
+        networks.semantic = quantize_linears(networks.semantic)
+        networks.coarse = quantize_linears(networks.coarse)
+    extras = (", cpu offload" if options.cpu_offload else "") + (f", {options.quantize} weights" if options.quantize else "")
+    log.info("device %s, dtype %s%s", device, str(dtype).removeprefix("torch."), extras)
     return networks
 
 

@@ -31,6 +31,7 @@ DEFAULT_PARAGRAPH_SILENCE = 0.75  # seconds
 DEFAULT_BATCH_SIZE = 8
 MAX_SILENCE = 10.0  # seconds
 MAX_BATCH_SIZE = 256
+QUANTIZE_CHOICES = (None, "int8")
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
@@ -95,6 +96,7 @@ class RuntimeOptions:
     device: str = "auto"  # auto | cpu | cuda[:N] | mps
     half: bool = False  # fp16 on CUDA, bf16 on CPU
     cpu_offload: bool = False  # keep only the running stage's network on the accelerator
+    quantize: str | None = None  # "int8": int8 weights for the semantic and coarse networks (CPU)
 
     def __post_init__(self) -> None:
         validate(self)
@@ -141,6 +143,8 @@ def validate(options: GenerationOptions | RuntimeOptions | RenderOptions) -> Non
             raise InvalidOptionError("--model must name a Hugging Face model id or a local directory")
         if not DEVICE_PATTERN.match(str(options.device)):
             raise InvalidOptionError(f"--device must be auto, cpu, cuda, cuda:N or mps, got {options.device!r}")
+        if options.quantize not in QUANTIZE_CHOICES:
+            raise InvalidOptionError(f"--quantize must be int8, got {options.quantize!r}")
         return
     for name in ("text_temp", "waveform_temp", "fine_temp"):
         _check_number(name, getattr(options, name), 0.0, MAX_TEMPERATURE)

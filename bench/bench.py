@@ -72,6 +72,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--semantic-tokens", type=int, default=None, metavar="N",
                    help="override the semantic tokens per segment of every clip (checks; 1..768)")
     p.add_argument("--no-floor", action="store_true", help="skip the decode-step floor measurement")
+    p.add_argument("--floor-int8", action="store_true",
+                   help="also measure the decode step with --quantize int8 weights (bf16 activations)")
     p.add_argument("--seed", type=int, default=0, help="weights and sampling seed (default 0)")
     p.add_argument("--worker", help=argparse.SUPPRESS)  # internal: run one job (JSON) in this process
     args = p.parse_args(argv)
@@ -97,7 +99,8 @@ def make_jobs(args: argparse.Namespace) -> list[dict]:
     if not args.no_floor:
         # The floor in each precision bark-cli is benchmarked in (both when only transformers is).
         dtypes = list(dict.fromkeys(CONFIGS[c][1] for c in args.configs if CONFIGS[c][0] == "ours"))
-        jobs += [dict(kind="floor", dtype=d, size=args.model_size, seed=args.seed) for d in dtypes or ["fp32", "bf16"]]
+        dtypes = (dtypes or ["fp32", "bf16"]) + (["int8"] if args.floor_int8 else [])
+        jobs += [dict(kind="floor", dtype=d, size=args.model_size, seed=args.seed) for d in dtypes]
     return jobs
 
 

@@ -187,6 +187,8 @@ def _command(args) -> str:
         parts.append(f"--semantic-tokens {args.semantic_tokens}")
     if args.no_floor:
         parts.append("--no-floor")
+    if getattr(args, "floor_int8", False):
+        parts.append("--floor-int8")
     if args.seed:
         parts.append(f"--seed {args.seed}")
     out = Path(args.out).resolve()

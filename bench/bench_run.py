@@ -16,7 +16,7 @@ import torch
 
 from bench_build import TEXT, build_bark, build_coarse, linear_weight_bytes, tokenizer
 
-DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "int8": torch.bfloat16}  # int8: weights; bf16 activations
 SAMPLE_RATE = 24_000  # Hz
 SEMANTIC_RATE_HZ = 49.9  # semantic tokens per second of audio
 MIN_EOS_P = 0.2  # suno's and bark-cli's default; transformers' nested config leaves it unset
@@ -191,11 +191,14 @@ def coarse_step_ms(net, prompt: int = 257, steps: int = 100, warmup: int = 5, re
 
 
 def run_floor(size: str, dtype_name: str, seed: int) -> dict:
-    from bark_cli.gpt import can_prepack, from_transformers, prepack_linears
+    from bark_cli.gpt import can_prepack, from_transformers, prepack_linears, quantize_linears
 
     net = from_transformers(build_coarse(size, seed)).to(DTYPES[dtype_name])
     weight_bytes = linear_weight_bytes(net)  # counted before packing: the packed layout holds the same bytes
-    if DTYPES[dtype_name] == torch.bfloat16 and can_prepack():
+    if dtype_name == "int8":
+        weight_bytes //= 2  # one byte per weight instead of bf16's two (the per-row scales are negligible)
+        net = quantize_linears(net)  # as `--quantize int8` runs it
+    elif DTYPES[dtype_name] == torch.bfloat16 and can_prepack():
         net = prepack_linears(net)  # as `--half` on the CPU runs it (bark_cli.models.networks_from_bark)
     bandwidth = read_bandwidth_gbs()
     floor_ms = weight_bytes / (bandwidth * 1e9) * 1e3

@@ -149,6 +149,17 @@ def test_debug_variable_shows_traceback(say, tmp_path, monkeypatch):
     assert not out.exists()
 
 
+def test_int8_weights_run_on_cpu(say, tmp_path):
+    out = tmp_path / "int8.wav"
+    result = say("hello my name is suno", "-o", str(out), "--quantize", "int8", "--seed", "1", "-v")
+    assert result.exit_code == 0, result.output
+    assert "int8 weights" in result.output
+    audio, _ = soundfile.read(out)
+    assert len(audio) > 0 and np.isfinite(audio).all()
+    bad = say("hi", "-o", str(tmp_path / "x.wav"), "--quantize", "int4")
+    assert bad.exit_code == 2 and "--quantize must be int8" in bad.output
+
+
 def test_half_precision_and_cpu_offload_run_on_cpu(say, tmp_path):
     out = tmp_path / "half.wav"
     result = say("hello my name is suno", "-o", str(out), "--half", "--cpu-offload", "--seed", "1", "-v")

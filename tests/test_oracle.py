@@ -205,3 +205,18 @@ def test_prepacked_bf16_linears_match_plain_bf16(synthesizer):
         b = packed(packed.embed(tokens), packed.new_cache(2, 64), all_logits=True)
     scale = a.abs().max()
     assert (a - b).abs().max() <= 0.02 * scale
+
+
+def test_int8_linears_stay_close_to_fp32(synthesizer):
+    """--quantize int8: per-row int8 weights; logits move by a few percent of their range, no more."""
+    import copy
+
+    from bark_cli.gpt import quantize_linears
+
+    net = synthesizer.networks.semantic
+    quantized = quantize_linears(copy.deepcopy(net))
+    tokens = torch.randint(0, 10_000, (2, 40), generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        a = net(net.embed(tokens), net.new_cache(2, 64), all_logits=True)
+        b = quantized(quantized.embed(tokens), quantized.new_cache(2, 64), all_logits=True)
+    assert (a - b).abs().max() <= 0.05 * (a.max() - a.min())

@@ -43,6 +43,14 @@ CpuOffload = Annotated[
         rich_help_panel=RUNTIME,
     ),
 ]
+Quantize = Annotated[
+    Optional[str],
+    typer.Option(
+        "--quantize",
+        help="int8: int8 weights for the semantic and coarse stages on the CPU (fastest for single clips).",
+        rich_help_panel=RUNTIME,
+    ),
+]
 TextTemp = Annotated[
     float, typer.Option("--text-temp", help="Semantic stage temperature (0: greedy).", rich_help_panel=GENERATION)
 ]
@@ -134,6 +142,7 @@ BUILT_IN = {
     "device": "auto",
     "half": False,
     "cpu_offload": False,
+    "quantize": None,
     "top_k": None,
     "top_p": None,
     "trim_silence": False,
