@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .constants import SAMPLE_RATE
-from .errors import InputTextError, OutputError
+from .errors import InputTextError, InvalidOptionError
 from .options import GenerationOptions, RenderOptions, RuntimeOptions
 from .progress import NullProgress, Progress
 from .segmenter import TextSegment, split_text
@@ -91,9 +91,9 @@ def say(
     # Everything a user can get wrong is checked before the (slow) model load.
     _check_text(text)
     if raw and output is not None:
-        raise OutputError("--raw streams PCM to stdout: leave out -o")
+        raise InvalidOptionError("--raw streams PCM to stdout: leave out -o")
     if not raw and output is None:
-        raise OutputError("no output: give -o FILE (.wav, .flac, .ogg, .mp3), -o - for a WAV on stdout, or --raw")
+        raise InvalidOptionError("no output: give -o FILE (.wav, .flac, .ogg, .mp3), -o - for a WAV on stdout, or --raw")
     fmt = None
     if not raw:
         fmt = audio_format(output, format, float32)

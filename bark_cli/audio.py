@@ -115,7 +115,11 @@ def pcm16(audio: np.ndarray) -> bytes:
 def send(stdout: BinaryIO, data: bytes) -> None:
     """Write and flush at once (a listener hears each segment as it is made); a closed pipe is no error."""
     try:
-        stdout.write(data)
+        view = memoryview(data)
+        while view:
+            # An unbuffered stdout (python -u, PYTHONUNBUFFERED) may take part of a large write.
+            written = stdout.write(view)
+            view = view[len(view) if written is None else written :]
         stdout.flush()
     except BrokenPipeError as exc:
         raise OutputClosedError("stdout was closed") from exc

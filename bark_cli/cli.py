@@ -62,4 +62,11 @@ app.add_typer(cache.app, name="cache")
 def main() -> None:
     # A fixed program name: usage lines and the completion variable (_BARK_COMPLETE) read the same
     # whether started as `bark` or `python -m bark_cli`.
-    app(prog_name="bark")
+    try:
+        app(prog_name="bark")
+    except BrokenPipeError:  # `bark --help | head -1`: the reader left; end quietly like other tools
+        from .commands.common import silence_stdout
+        from .errors import OutputClosedError
+
+        silence_stdout()
+        raise SystemExit(OutputClosedError.exit_code) from None

@@ -25,11 +25,18 @@ def check_writable(path: Path, what: str = "cannot write") -> None:
         raise OutputError(f"{what} {path}: directory {parent} is not writable")
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_open(path: Path, mode: str = "wb", **kwargs):
     """Open a temporary file beside ``path``; on success rename it over ``path``, on any failure delete it."""
     handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=parent_of(path))
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; a finished file gets the usual mode
         with os.fdopen(handle, mode, **kwargs) as stream:
             yield stream
         os.replace(tmp, path)

@@ -103,9 +103,12 @@ def checkpoint_dir(model: str, weights: bool = True) -> Path:
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
 
+    import os
+
+    why = "HF_HUB_OFFLINE is set" if os.environ.get("HF_HUB_OFFLINE", "") not in ("", "0") else "the hub cannot be reached"
     hint = (
-        f"the weights of {model} are not in the local Hugging Face cache and cannot be downloaded here: "
-        f"run `bark` once where the hub is reachable (or `hf download {model}`), "
+        f"the weights of {model} are not in the local Hugging Face cache and {why}: "
+        f"run `bark models download {model}` where the hub is reachable, "
         "or pass --model DIR with a local copy of the checkpoint"
     )
     try:

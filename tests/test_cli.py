@@ -79,7 +79,7 @@ def test_voice_and_options(say, tiny_voice, tmp_path):
         (["hi", "-o", "x.mp4"], 6, "unknown audio extension '.mp4'"),
         (["hi", "-o", "x.out", "--format", "aiff"], 6, "--format aiff: unknown format"),
         (["hi", "-o", "x.flac", "--float"], 6, "--float writes 32-bit float WAV"),
-        (["hi", "-o", "x.wav", "--raw"], 6, "--raw streams PCM to stdout: leave out -o"),
+        (["hi", "-o", "x.wav", "--raw"], 2, "--raw streams PCM to stdout: leave out -o"),
         (["hi", "-o", "no/such/dir/x.wav"], 6, "directory no/such/dir does not exist"),
     ],
 )
@@ -129,6 +129,18 @@ def test_failed_write_keeps_old_file_and_leaves_no_partial(tmp_path, monkeypatch
     with pytest.raises(OutputError, match="No space left on device"):
         audio.write_audio(out, np.zeros(320, dtype=np.float32), audio.audio_format(out))
     assert out.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["old.wav"]
+
+
+def test_outputs_get_the_usual_file_mode(tmp_path):
+    import os
+
+    from bark_cli import audio
+
+    out = tmp_path / "mode.wav"
+    audio.write_audio(out, np.zeros(320, dtype=np.float32), audio.audio_format(out))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_help_does_not_import_torch():

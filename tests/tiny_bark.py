@@ -74,6 +74,9 @@ def build_tiny_bark(directory: Path, seed: int = 0) -> Path:
     )
     from transformers.models.bark.generation_configuration_bark import BarkGenerationConfig
 
+    import transformers
+
+    transformers.utils.logging.disable_progress_bar()
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)

@@ -166,6 +166,11 @@ def setup_logging(verbose: bool, quiet: bool) -> None:
     logger.setLevel(logging.ERROR if quiet else logging.INFO if verbose else logging.WARNING)
 
 
+def silence_stdout() -> None:
+    """Point stdout at /dev/null, so the final flush at exit cannot fail on a closed pipe."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 @contextlib.contextmanager
 def reporting_errors():
     """Turn errors into one line on stderr and the exit code of the table in errors.py.
@@ -175,9 +180,9 @@ def reporting_errors():
     debug = bool(os.environ.get("BARK_DEBUG"))
     try:
         yield
-    except OutputClosedError:
+    except (OutputClosedError, BrokenPipeError):
         # The reader left (| head): say nothing, and keep Python from complaining while flushing stdout.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        silence_stdout()
         raise typer.Exit(OutputClosedError.exit_code) from None
     except BarkError as exc:
         if debug:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -22,8 +23,9 @@ def print_segments(segments, as_json: bool) -> None:
     for i, s in enumerate(segments):
         pause = " ¶" if s.paragraph_end else ""
         typer.echo(f"{i + 1:>4}  {s.tokens:>3} tok  {s.seconds:5.1f} s{pause}  {s.text}")
-    total = sum(s.seconds for s in segments)
-    typer.echo(f"{len(segments)} segment(s), about {total:.0f} s of speech", err=True)
+    if sys.stderr.isatty():
+        total = sum(s.seconds for s in segments)
+        typer.echo(f"{len(segments)} segment(s), about {total:.0f} s of speech", err=True)
 
 
 def split(
