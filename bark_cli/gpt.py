@@ -252,15 +252,19 @@ class Int8Linear(nn.Module):
         return y.reshape(*shape, -1)
 
 
-def quantize_linears(net: nn.Module) -> nn.Module:
-    """Every ``nn.Linear`` of a CPU network as an `Int8Linear`; the rest of it in bf16."""
-    net.to(torch.bfloat16)
+def _replace_linears(net: nn.Module, make) -> nn.Module:
+    """Swap every ``nn.Linear`` below ``net`` for ``make(linear)``, in place."""
     for name, child in net.named_children():
         if isinstance(child, nn.Linear):
-            setattr(net, name, Int8Linear(child))
+            setattr(net, name, make(child))
         else:
-            quantize_linears(child)
+            _replace_linears(child, make)
     return net
+
+
+def quantize_linears(net: nn.Module) -> nn.Module:
+    """Every ``nn.Linear`` of a CPU network as an `Int8Linear`; the rest of it in bf16."""
+    return _replace_linears(net.to(torch.bfloat16), Int8Linear)
 
 
 def can_prepack() -> bool:
@@ -276,12 +280,7 @@ def can_prepack() -> bool:
 
 def prepack_linears(net: nn.Module) -> nn.Module:
     """Replace every ``nn.Linear`` of a bf16 CPU network with its prepacked form (see PackedLinear)."""
-    for name, child in net.named_children():
-        if isinstance(child, nn.Linear):
-            setattr(net, name, PackedLinear(child))
-        else:
-            prepack_linears(child)
-    return net
+    return _replace_linears(net, PackedLinear)
 
 
 # transformers keeps a causal-mask buffer per attention layer; we build masks on the fly.
