@@ -17,6 +17,7 @@ import torch
 from .constants import (
     CODEBOOK_SIZE,
     COARSE_CODE_OFFSET,
+    COARSE_CODEBOOK_VOCAB,
     COARSE_INFER_TOKEN,
     COARSE_SEMANTIC_PAD_TOKEN,
     COARSE_WINDOW,
@@ -84,6 +85,11 @@ class _Row:
         return codes - CODEBOOK_SIZE * np.arange(N_COARSE_CODEBOOKS)[:, None]
 
 
+def _codebook_vocab(n_step: int) -> tuple[int, int]:
+    """The vocabulary range of the codebook that coarse token ``n_step`` belongs to."""
+    return COARSE_CODEBOOK_VOCAB[n_step % N_COARSE_CODEBOOKS]
+
+
 def _left_pad(prompts: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor | None]:
     """(B, L) prompts aligned at the right, and each row's padding length (None when there is none)."""
     length = max(len(p) for p in prompts)
@@ -127,13 +133,14 @@ def generate_coarse(
         else:
             cache, new = net.new_cache(len(active), CACHE_CAPACITY, pad_left), prompt
         fed = prompt
-        logits = net(net.embed(new), cache)  # (b, V)
+        # Tokens alternate codebook 0 and 1, each with its own 1,024-code range of the vocabulary: only that
+        # range's logits are computed.
+        logits = net(net.embed(new), cache, vocab=_codebook_vocab(n_step))  # (b, 1024)
         window_end = n_step + COARSE_WINDOW
         while active and n_step < window_end:
-            # Tokens alternate codebook 0 and 1, each with its own 1,024-code range of the vocabulary.
-            offset = COARSE_CODE_OFFSET + (n_step % N_COARSE_CODEBOOKS) * CODEBOOK_SIZE
-            relevant = filter_logits(logits[:, offset : offset + CODEBOOK_SIZE], options.top_k, options.top_p)
+            relevant = filter_logits(logits, options.top_k, options.top_p)
             probs = probabilities(relevant, options.temperature)
+            offset = _codebook_vocab(n_step)[0]
             tokens = draw(probs, options.temperature, [generators[i] for i in active]) + offset  # (b,)
             for i, token in zip(active, tokens.tolist()):
                 rows[i].generated.append(token)
@@ -146,7 +153,7 @@ def generate_coarse(
                 tokens, fed = tokens.index_select(0, index), fed.index_select(0, index)
                 active = [active[k] for k in keep]
             if active and n_step < window_end:
-                logits = net(net.embed(tokens[:, None]), cache)
+                logits = net(net.embed(tokens[:, None]), cache, vocab=_codebook_vocab(n_step))
                 fed = torch.cat([fed, tokens[:, None]], dim=1)
     progress.finish(STAGE)
     return [row.codes() for row in rows]

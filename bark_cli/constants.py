@@ -34,6 +34,10 @@ MAX_COARSE_HISTORY = 630  # coarse tokens of history in each window
 COARSE_WINDOW = 60  # coarse tokens generated per sliding window
 # Codebook n's codes are offset by SEMANTIC_VOCAB_SIZE + n * CODEBOOK_SIZE in the coarse vocabulary.
 COARSE_CODE_OFFSET = SEMANTIC_VOCAB_SIZE
+# Each coarse codebook's (start, end) in that vocabulary: the coarse stage samples from one per step.
+COARSE_CODEBOOK_VOCAB = tuple(
+    (COARSE_CODE_OFFSET + n * CODEBOOK_SIZE, COARSE_CODE_OFFSET + (n + 1) * CODEBOOK_SIZE) for n in range(N_COARSE_CODEBOOKS)
+)
 
 # --- fine model ---------------------------------------------------------------------------------------
 FINE_PAD_CODE = CODEBOOK_SIZE  # pads not-yet-predicted codebooks and short inputs

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from .constants import COARSE_CODEBOOK_VOCAB
 from .errors import DeviceError, WeightsNotFoundError
 from .gpt import CausalGPT, FineGPT, can_prepack, from_transformers, prepack_linears, quantize_linears
 from .options import RuntimeOptions
@@ -212,7 +213,9 @@ def networks_from_bark(
     ``device`` (or on the CPU, to visit the device stage by stage, with ``cpu_offload``)."""
     home = torch.device("cpu") if cpu_offload else device
     semantic = from_transformers(bark.semantic).to(home, dtype)
-    coarse = from_transformers(bark.coarse_acoustics).to(home, dtype)
+    coarse = from_transformers(bark.coarse_acoustics)
+    coarse.add_head_slices(COARSE_CODEBOOK_VOCAB)
+    coarse = coarse.to(home, dtype)
     fine = from_transformers(bark.fine_acoustics).to(home, dtype)
     codec = bark.codec_model.eval().requires_grad_(False).to(home)
     if device.type == "cpu" and dtype == torch.bfloat16 and can_prepack():

@@ -126,13 +126,15 @@ def tokenizer():
         return BertTokenizer(str(path), do_lower_case=False)
 
 
-def linear_weight_bytes(net: torch.nn.Module) -> int:
-    """Bytes of every nn.Linear weight and bias of ``net`` (blocks + LM head; embeddings excluded):
-    what one batch-1 decode step has to read from memory at least."""
+def step_weight_bytes(net: torch.nn.Module) -> int:
+    """Bytes of the weights one batch-1 coarse decode step has to read: every linear of the blocks
+    (weights and biases) plus the 1,024 LM-head rows of the codebook it samples (bark-cli computes only
+    those logits). Embeddings are looked up, not read whole."""
     total = 0
-    for module in net.modules():
+    for module in net.layers.modules():
         if isinstance(module, torch.nn.Linear):
             for p in (module.weight, module.bias):
                 if p is not None:
                     total += p.numel() * p.element_size()
-    return total
+    head = net.lm_head.weight
+    return total + 1024 * head.shape[1] * head.element_size()

@@ -159,7 +159,7 @@ def _floor_table(floor_jobs: list[dict], clip_jobs: dict[str, list[dict]]) -> li
         for j in clip_jobs.get("clip3s", []) if j["side"] == "ours" and "error" not in j["result"]
     }
     lines = [
-        "| precision | coarse linear weights MB | read bandwidth GB/s | floor ms/step | measured ms/step "
+        "| precision | weights read per step MB | read bandwidth GB/s | floor ms/step | measured ms/step "
         "| measured / floor | pipeline coarse ms/token (clip3s) | other work |",
         "|---|---|---|---|---|---|---|---|",
     ]
@@ -255,7 +255,8 @@ def render(args, jobs: list[dict], env: dict, wall_s: float, clips: dict) -> str
             "## Decode-step floor",
             "",
             "A batch-1 decode step of the coarse GPT has to read every linear weight once (attention and MLP "
-            "of each block, plus the LM head; embeddings are looked up, not read whole). The floor is those "
+            "of each block, plus the 1,024 LM-head rows of the codebook it samples: bark-cli computes only "
+            "those logits; embeddings are looked up, not read whole). The floor is those "
             "bytes divided by this machine's memory read bandwidth (best of 7 `sum()`s over a 1 GiB float32 "
             "tensor). Measured: bark-cli's `CausalGPT` with its `KVCache`, a 257-position prefill then 100 "
             "single-token steps, best of 3. The KV cache (a few % of the weights at these lengths) and the "

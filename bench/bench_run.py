@@ -14,7 +14,7 @@ import time
 
 import torch
 
-from bench_build import TEXT, build_bark, build_coarse, linear_weight_bytes, tokenizer
+from bench_build import TEXT, build_bark, build_coarse, step_weight_bytes, tokenizer
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "int8": torch.bfloat16}  # int8: weights; bf16 activations
 SAMPLE_RATE = 24_000  # Hz
@@ -173,28 +173,35 @@ def read_bandwidth_gbs(gib: float = 1.0, repeats: int = 7) -> float:
 
 @torch.no_grad()
 def coarse_step_ms(net, prompt: int = 257, steps: int = 100, warmup: int = 5, repeats: int = 3) -> float:
-    """bark-cli's coarse GPT at batch 1: a ``prompt``-position prefill (the first coarse window's prompt),
-    then single-token steps with the KV cache; ms per step, best of ``repeats``."""
+    """bark-cli's coarse GPT at batch 1 as its coarse stage runs it: a ``prompt``-position prefill (the
+    first coarse window's prompt), then single-token steps with the KV cache, each computing the logits of
+    one codebook, alternately; ms per step, best of ``repeats``."""
+    from bark_cli.constants import COARSE_CODEBOOK_VOCAB
+
     generator = torch.Generator().manual_seed(0)
     best = float("inf")
     for _ in range(repeats):
         cache = net.new_cache(1, prompt + warmup + steps)
         ids = torch.randint(0, net.config.input_vocab_size, (1, prompt), generator=generator)  # (1, prompt)
-        logits = net(net.embed(ids), cache)  # (1, V)
+        logits = net(net.embed(ids), cache, vocab=COARSE_CODEBOOK_VOCAB[0])  # (1, 1024)
         for i in range(warmup + steps):
             if i == warmup:
                 t0 = time.perf_counter()
-            nxt = logits.argmax(-1, keepdim=True)  # (1, 1)
-            logits = net(net.embed(nxt), cache)
+            start, end = COARSE_CODEBOOK_VOCAB[(i + 1) % 2]
+            nxt = logits.argmax(-1, keepdim=True) + start  # (1, 1)
+            logits = net(net.embed(nxt), cache, vocab=(start, end))
         best = min(best, (time.perf_counter() - t0) / steps)
     return best * 1e3
 
 
 def run_floor(size: str, dtype_name: str, seed: int) -> dict:
+    from bark_cli.constants import COARSE_CODEBOOK_VOCAB
     from bark_cli.gpt import can_prepack, from_transformers, prepack_linears, quantize_linears
 
-    net = from_transformers(build_coarse(size, seed)).to(DTYPES[dtype_name])
-    weight_bytes = linear_weight_bytes(net)  # counted before packing: the packed layout holds the same bytes
+    net = from_transformers(build_coarse(size, seed))
+    net.add_head_slices(COARSE_CODEBOOK_VOCAB)  # as bark_cli.models.networks_from_bark does
+    net = net.to(DTYPES[dtype_name])
+    weight_bytes = step_weight_bytes(net)  # counted before packing: the packed layout holds the same bytes
     if dtype_name == "int8":
         weight_bytes //= 2  # one byte per weight instead of bf16's two (the per-row scales are negligible)
         net = quantize_linears(net)  # as `--quantize int8` runs it

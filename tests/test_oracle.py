@@ -220,3 +220,28 @@ def test_int8_linears_stay_close_to_fp32(synthesizer):
         a = net(net.embed(tokens), net.new_cache(2, 64), all_logits=True)
         b = quantized(quantized.embed(tokens), quantized.new_cache(2, 64), all_logits=True)
     assert (a - b).abs().max() <= 0.05 * (a.max() - a.min())
+
+
+@pytest.mark.parametrize("form", ["fp32", "prepacked-bf16", "int8"])
+def test_codebook_head_slices_give_the_full_heads_logits(synthesizer, form):
+    """The coarse stage computes only the sampled codebook's 1,024 logits: the same values as that slice
+    of the whole head, in every form the networks run in."""
+    import copy
+
+    from bark_cli.constants import COARSE_CODEBOOK_VOCAB
+    from bark_cli.gpt import can_prepack, prepack_linears, quantize_linears
+
+    net = copy.deepcopy(synthesizer.networks.coarse)
+    assert len(net.head_slices) == len(COARSE_CODEBOOK_VOCAB)
+    if form == "prepacked-bf16":
+        if not can_prepack():
+            pytest.skip("no oneDNN bf16 linear kernels in this torch build")
+        net = prepack_linears(net.to(torch.bfloat16))
+    elif form == "int8":
+        net = quantize_linears(net)
+    tokens = torch.randint(0, 12_000, (2, 30), generator=torch.Generator().manual_seed(6))
+    with torch.no_grad():
+        full = net(net.embed(tokens), net.new_cache(2, 32), all_logits=True)  # (2, 30, 12,096)
+        for start, end in COARSE_CODEBOOK_VOCAB:
+            part = net(net.embed(tokens), net.new_cache(2, 32), all_logits=True, vocab=(start, end))
+            torch.testing.assert_close(part, full[..., start:end], atol=1e-4 * full.abs().max().item(), rtol=0)
