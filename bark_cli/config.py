@@ -144,6 +144,11 @@ def set_value(key: str, raw: str) -> Path:
     path = config_path()
     values = read_file(path)
     values[key] = parse(key, raw, str(path))
+    if key == "voice":
+        from .voice_library import resolve_voice
+
+        # Checked when set, not when read: a voice removed later fails where it is used, with its own message.
+        resolve_voice(values[key])
     return write_file(values, path)
 
 

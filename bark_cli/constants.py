@@ -3,6 +3,9 @@
 Every magic number of Bark lives here, named once; the stage modules import them.
 """
 
+# Languages Bark was trained on (two-letter codes, as in the preset names v2/xx_speaker_N).
+LANGUAGES = ("de", "en", "es", "fr", "hi", "it", "ja", "ko", "pl", "pt", "ru", "tr", "zh")
+
 # --- audio -------------------------------------------------------------------------------------------
 SAMPLE_RATE = 24_000  # Hz, EnCodec 24 kHz
 SAMPLES_PER_FRAME = 320  # samples per EnCodec frame (hop: 8 * 5 * 4 * 2)

@@ -80,7 +80,9 @@ class SelfAttention(nn.Module):
         self.att_proj = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)
         self.out_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
 
-    def forward(self, x, layer: int = 0, cache: KVCache | None = None, mask=None, is_causal: bool = False):
+    def forward(
+        self, x, layer: int = 0, cache: KVCache | None = None, mask=None, is_causal: bool = False, last_only: bool = False
+    ):
         B, T, C = x.shape
         # As few ops as possible: a decode step is short enough that each op's dispatch shows.
         qkv = self.att_proj(x).view(B, T, 3, self.n_head, C // self.n_head).permute(2, 0, 3, 1, 4)  # (3, B, nh, T, hs)
@@ -92,6 +94,11 @@ class SelfAttention(nn.Module):
             kv = cache.kv[layer]  # (2, B, nh, capacity, hs)
             kv[:, :, :, cache.length : end] = qkv[1:]
             k, v = kv[:, :, :, :end]  # (B, nh, S, hs) each
+        if last_only:
+            # Keys and values of every position are cached, but only the last one's output is wanted. It
+            # may see every key: the causal mask becomes the padding mask's last row, or none.
+            q, T, is_causal = q[:, :, -1:], 1, False
+            mask = None if mask is None else mask[..., -1:, :]
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=is_causal)  # (B, nh, T, hs)
         return self.out_proj(y.transpose(1, 2).reshape(B, T, C))
 
@@ -115,8 +122,12 @@ class Block(nn.Module):
         self.layernorm_2 = nn.LayerNorm(config.n_embd, bias=bias)
         self.mlp = MLP(config)
 
-    def forward(self, x, layer: int = 0, cache: KVCache | None = None, mask=None, is_causal: bool = False):
-        x = x + self.attn(self.layernorm_1(x), layer, cache, mask, is_causal)
+    def forward(
+        self, x, layer: int = 0, cache: KVCache | None = None, mask=None, is_causal: bool = False, last_only: bool = False
+    ):
+        """(B, T, C) -> (B, T, C), or (B, 1, C) for the last position alone with ``last_only``."""
+        y = self.attn(self.layernorm_1(x), layer, cache, mask, is_causal, last_only)
+        x = (x[:, -1:] if last_only else x) + y
         return x + self.mlp(self.layernorm_2(x))
 
 
@@ -193,8 +204,11 @@ class CausalGPT(nn.Module):
         is_causal = cache.pad_left is None and cache.length == 0 and T > 1
         if is_causal:
             mask = None
+        # A prefill wanting one position's logits runs the last block for that position alone (its keys and
+        # values still all go to the cache): most of one block of twelve saved on every window prefill.
+        last_only = not all_logits and T > 1
         for i, block in enumerate(self.layers):
-            x = block(x, i, cache, mask, is_causal)
+            x = block(x, i, cache, mask, is_causal, last_only and i == len(self.layers) - 1)
         cache.length += T
         if not all_logits:
             x = x[:, -1]

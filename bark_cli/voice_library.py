@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .constants import CODEC_FRAME_RATE
-from .errors import VoiceError
+from .constants import CODEC_FRAME_RATE, LANGUAGES
+from .errors import InvalidOptionError, VoiceError
 from .files import atomic_open
 from .voices import VOICE_KEYS, Voice, load_voice_file, validate_voice
 
@@ -117,6 +117,8 @@ def voice_info(name: str, path: Path, source: str) -> VoiceInfo:
 
 def list_voices(language: str | None = None) -> list[VoiceInfo]:
     """The user's voices, then the shipped presets; ``language`` filters by two-letter code."""
+    if language is not None and language not in LANGUAGES:
+        raise InvalidOptionError(f"unknown language {language!r}; Bark's languages are {', '.join(LANGUAGES)}")
     found = [voice_info(n, p, "user") for n, p in _user().items()]
     found += [voice_info(n, p, "shipped") for n, p in _shipped().items()]
     return [v for v in found if language is None or v.language == language]

@@ -39,6 +39,10 @@ CLIPS = {
     "clip3s": Clip(1, 150, 20, "one 3 s clip"),
     # 6 x 499 semantic tokens -> 6 x 750 frames = 60 s of audio, as one batch on both sides.
     "long60s": Clip(6, 499, 20, "60 s as 6 segments of 10 s, one batch of 6"),
+    # 12 x 250 -> 12 x 375 frames = 60 s: sentence-sized segments (`--segment-seconds 5 --batch-size 12`).
+    # Each re-runs its coarse prompt in 3 of 13 windows (a 10 s segment: 15 of 25), but each row still
+    # costs a whole 1,024-frame fine window.
+    "long60s-5s": Clip(12, 250, 20, "60 s as 12 segments of 5 s, one batch of 12"),
 }
 # config name -> (side, precision). bf16 is bark-cli's --half on the CPU.
 CONFIGS = {

@@ -112,6 +112,24 @@ def test_voices_list_table_and_json():
     assert shown["language"] == "fr" and shown["source"] == "shipped"
 
 
+def test_voices_list_refuses_an_unknown_language():
+    result = runner.invoke(app, ["voices", "list", "--lang", "xx"])
+    assert result.exit_code == 2
+    assert "unknown language 'xx'" in result.stderr and "de, en, es" in result.stderr
+
+
+def test_config_set_voice_checks_that_the_voice_exists():
+    def voice_setting():
+        shown = json.loads(runner.invoke(app, ["config", "show", "--json"]).stdout)
+        return next(row for row in shown if row["key"] == "voice")
+
+    bad = runner.invoke(app, ["config", "set", "voice", "v2/en_speker_6"])
+    assert bad.exit_code == 3 and "did you mean v2/en_speaker_6" in bad.stderr
+    assert voice_setting()["source"] == "built-in"  # nothing written
+    assert runner.invoke(app, ["config", "set", "voice", "v2/en_speaker_6"]).exit_code == 0
+    assert voice_setting()["value"] == "v2/en_speaker_6"
+
+
 def test_import_use_and_remove_a_user_voice(tiny_voice, tiny_checkpoint, tmp_path):
     assert runner.invoke(app, ["voices", "import", str(tiny_voice), "--name", "narrator"]).exit_code == 0
     again = runner.invoke(app, ["voices", "import", str(tiny_voice), "--name", "narrator"])
