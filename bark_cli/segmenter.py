@@ -35,10 +35,17 @@ class TextSegment:
     paragraph_end: bool  # a paragraph break follows (longer pause)
 
 
+def _cue_spans(text: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in CUE_SPAN.finditer(text)]
+
+
 def _protected(text: str) -> list[tuple[int, int]]:
     """Spans no cut may fall strictly inside: cue spans, and a speaker tag with the word after it."""
-    spans = [(m.start(), m.end()) for m in CUE_SPAN.finditer(text)]
-    return spans + [(m.start(), m.end() + 1) for m in SPEAKER_TAG.finditer(text)]
+    return _cue_spans(text) + [(m.start(), m.end() + 1) for m in SPEAKER_TAG.finditer(text)]
+
+
+def _no_spans(text: str) -> list[tuple[int, int]]:
+    return []
 
 
 def _cut(text: str, positions: list[int]) -> list[str]:
@@ -46,14 +53,12 @@ def _cut(text: str, positions: list[int]) -> list[str]:
     return [text[a:b] for a, b in zip(bounds, bounds[1:])]
 
 
-def _allowed(positions: list[int], text: str, protect: bool) -> list[int]:
-    if not protect:
-        return positions
-    spans = _protected(text)
+def _allowed(positions: list[int], text: str, protected) -> list[int]:
+    spans = protected(text)
     return [p for p in positions if not any(a < p < b for a, b in spans)]
 
 
-# Cut positions, coarsest first. Each entry: (positions in text, whether cue spans are protected).
+# Cut positions, coarsest first. Each entry: (positions in text, the spans no cut may fall inside).
 def _clause_cuts(text: str) -> list[int]:
     return [m.end() for m in CLAUSE_END.finditer(text)]
 
@@ -66,7 +71,16 @@ def _char_cuts(text: str) -> list[int]:
     return list(range(1, len(text)))
 
 
-LEVELS = [(_clause_cuts, True), (_word_cuts, True), (_char_cuts, True), (_word_cuts, False), (_char_cuts, False)]
+LEVELS = [
+    (_clause_cuts, _protected),
+    (_word_cuts, _protected),
+    (_char_cuts, _protected),
+    # A speaker tag leaves its cue ("MAN: ♪ ... ♪" too long for one segment) before a cue is ever cut.
+    (_word_cuts, _cue_spans),
+    (_char_cuts, _cue_spans),
+    (_word_cuts, _no_spans),
+    (_char_cuts, _no_spans),
+]
 
 
 class Splitter:
@@ -81,8 +95,8 @@ class Splitter:
         """``text`` as pieces that each fit, cut at the coarsest level that offers cuts."""
         if self.fits(text) or level >= len(LEVELS):
             return [text]
-        cuts, protect = LEVELS[level]
-        positions = _allowed(cuts(text), text, protect)
+        cuts, protected = LEVELS[level]
+        positions = _allowed(cuts(text), text, protected)
         if not positions:
             return self._fit(text, level + 1)
         return self._pack(_cut(text, positions), level + 1)

@@ -259,7 +259,8 @@ def render(args, jobs: list[dict], env: dict, wall_s: float, clips: dict) -> str
             "those logits; embeddings are looked up, not read whole). The floor is those "
             "bytes divided by this machine's memory read bandwidth (best of 7 `sum()`s over a 1 GiB float32 "
             "tensor). Measured: bark-cli's `CausalGPT` with its `KVCache`, a 257-position prefill then 100 "
-            "single-token steps, best of 3. The KV cache (a few % of the weights at these lengths) and the "
+            "single-token steps (each computing one codebook's logits, alternately, as the coarse stage does), best "
+            "of 3. The KV cache (a few % of the weights at these lengths) and the "
             "compute are not in the floor. The last column is the pipeline's coarse stage per token at batch 1, "
             "window prefills and sampling included.",
             "",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bark_cli.constants import MAX_TEXT_TOKENS
@@ -34,8 +34,12 @@ CUES = st.sampled_from(["[laughs]", "[sighs]", "[music]", "[clears throat]", "�
 PIECES = st.one_of(WORDS, PUNCT, CUES.map(lambda c: f" {c} "))
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# derandomize: the same 80 examples on every run, so CI never fails on a case nobody has seen; change the
+# seed locally (--hypothesis-seed, with derandomize off) to explore further.
+@settings(max_examples=80, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(pieces=st.lists(PIECES, min_size=1, max_size=120), seconds=st.sampled_from([2.0, 5.0, 12.0]))
+# Found by hypothesis: tag and cue together are too long, the cue alone fits.
+@example(pieces=["MAN:", " ♪ In the jungle. The mighty jungle ♪ "], seconds=2.0)
 def test_split_loses_nothing_fits_budget_and_keeps_cues(count, pieces, seconds):
     text = "".join(pieces)
     segments = split_text(text, count, seconds)
