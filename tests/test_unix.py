@@ -111,9 +111,12 @@ def _model_env(bark) -> dict:
 
 def test_ctrl_c_exits_130_and_leaves_no_file(bark, tmp_path):
     text = " ".join(["Hello there, my name is suno and I like pizza."] * 30)
+    # A shell starts background jobs with SIGINT ignored and children inherit that (`nohup ... &` must not be
+    # stopped by Ctrl-C): give bark the default disposition, as a terminal would.
     process = subprocess.Popen(
         [sys.executable, "-m", "bark_cli", "say", text, "-o", "out.wav", "-v", "--batch-size", "1"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path, env={**os.environ, **_model_env(bark)},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     for line in process.stderr:  # wait until generation has started
         if b"segment(s)" in line:
