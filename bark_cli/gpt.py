@@ -205,7 +205,7 @@ class CausalGPT(nn.Module):
         if is_causal:
             mask = None
         # A prefill wanting one position's logits runs the last block for that position alone (its keys and
-        # values still all go to the cache): most of one block of twelve saved on every window prefill.
+        # values still all go to the cache): most of the last block's work saved on every window prefill.
         last_only = not all_logits and T > 1
         for i, block in enumerate(self.layers):
             x = block(x, i, cache, mask, is_causal, last_only and i == len(self.layers) - 1)
@@ -257,7 +257,7 @@ class PackedLinear(nn.Module):
     A plain bf16 ``F.linear`` on the CPU reorders the weight on every call; a decode step (1 to a few
     rows) then costs about twice the time to read the weight. Prepacked, it runs near that floor (same
     results, bit for bit). These are the kernels torch.compile's CPU backend emits for frozen weights.
-    ``activation="gelu"`` applies the exact (erf) GELU inside the kernel: one op instead of two, and on a
+    ``activation="gelu"`` applies the exact (erf) GELU inside the kernel: one op instead of two, and on an
     887-position prefill the separate GELU cost a fifth as much as the linear before it.
     """
 

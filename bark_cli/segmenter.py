@@ -53,7 +53,7 @@ def _cut(text: str, positions: list[int]) -> list[str]:
     return [text[a:b] for a, b in zip(bounds, bounds[1:])]
 
 
-def _allowed(positions: list[int], text: str, protected) -> list[int]:
+def _allowed(positions: list[int], text: str, protected: Callable[[str], list[tuple[int, int]]]) -> list[int]:
     spans = protected(text)
     return [p for p in positions if not any(a < p < b for a, b in spans)]
 
