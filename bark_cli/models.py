@@ -16,7 +16,8 @@ import torch
 
 from .constants import COARSE_CODEBOOK_VOCAB
 from .errors import DeviceError, WeightsNotFoundError
-from .gpt import CausalGPT, FineGPT, can_prepack, from_transformers, prepack_linears, quantize_linears
+from .cpu_linears import can_prepack, prepack_linears, quantize_linears
+from .gpt import CausalGPT, FineGPT, from_transformers
 from .options import RuntimeOptions
 
 log = logging.getLogger("bark_cli")

@@ -196,7 +196,8 @@ def coarse_step_ms(net, prompt: int = 257, steps: int = 100, warmup: int = 5, re
 
 def run_floor(size: str, dtype_name: str, seed: int) -> dict:
     from bark_cli.constants import COARSE_CODEBOOK_VOCAB
-    from bark_cli.gpt import can_prepack, from_transformers, prepack_linears, quantize_linears
+    from bark_cli.cpu_linears import can_prepack, prepack_linears, quantize_linears
+    from bark_cli.gpt import from_transformers
 
     net = from_transformers(build_coarse(size, seed))
     net.add_head_slices(COARSE_CODEBOOK_VOCAB)  # as bark_cli.models.networks_from_bark does

@@ -193,7 +193,7 @@ def test_prepacked_bf16_linears_match_plain_bf16(synthesizer):
     """--half on the CPU swaps each linear for oneDNN's prepacked bf16 kernel: same function, bf16 rounding."""
     import copy
 
-    from bark_cli.gpt import can_prepack, prepack_linears
+    from bark_cli.cpu_linears import can_prepack, prepack_linears
 
     if not can_prepack():
         pytest.skip("no oneDNN bf16 linear kernels in this torch build")
@@ -211,7 +211,7 @@ def test_int8_linears_stay_close_to_fp32(synthesizer):
     """--quantize int8: per-row int8 weights; logits move by a few percent of their range, no more."""
     import copy
 
-    from bark_cli.gpt import quantize_linears
+    from bark_cli.cpu_linears import quantize_linears
 
     net = synthesizer.networks.semantic
     quantized = quantize_linears(copy.deepcopy(net))
@@ -229,7 +229,7 @@ def test_codebook_head_slices_give_the_full_heads_logits(synthesizer, form):
     import copy
 
     from bark_cli.constants import COARSE_CODEBOOK_VOCAB
-    from bark_cli.gpt import can_prepack, prepack_linears, quantize_linears
+    from bark_cli.cpu_linears import can_prepack, prepack_linears, quantize_linears
 
     net = copy.deepcopy(synthesizer.networks.coarse)
     assert len(net.head_slices) == len(COARSE_CODEBOOK_VOCAB)
