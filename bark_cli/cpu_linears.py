@@ -9,7 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .gpt import MLP
+from .gpt import MLP, Block, KVCache
+from .native import BlockWeights, NativeKernels, packed_layout_matches
 
 
 class PackedLinear(nn.Module):
@@ -20,17 +21,25 @@ class PackedLinear(nn.Module):
     results, bit for bit). These are the kernels torch.compile's CPU backend emits for frozen weights.
     ``activation="gelu"`` applies the exact (erf) GELU inside the kernel: one op instead of two, and on an
     887-position prefill the separate GELU cost a fifth as much as the linear before it.
+
+    With ``native`` kernels, a single row (a batch-1 decode step) goes to bark_cli.native's kernel, which
+    reads the same packed buffer faster, when oneDNN chose the layout that kernel reads.
     """
 
-    def __init__(self, linear: nn.Linear, activation: str = "none"):
+    def __init__(self, linear: nn.Linear, activation: str = "none", native: NativeKernels | None = None):
         super().__init__()
         self.in_features, self.out_features = linear.in_features, linear.out_features
-        self.packed = torch.ops.mkldnn._reorder_linear_weight(linear.weight.detach(), 1)
+        weight = linear.weight.detach()
+        self.packed = torch.ops.mkldnn._reorder_linear_weight(weight, 1)
         self.bias = None if linear.bias is None else linear.bias.detach()
         self.activation = activation
         self.algorithm = "none" if activation == "gelu" else ""  # oneDNN's name for erf GELU
+        self.native = native if native is not None and packed_layout_matches(weight, self.packed) else None
+        self.packed_ptr = torch.ops.mkldnn.data_ptr(self.packed) if self.native is not None else 0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.native is not None and x.numel() == self.in_features:
+            return self.native.linear_bf16(x, self.packed_ptr, self.bias, self.out_features, self.activation == "gelu")
         return torch.ops.mkldnn._linear_pointwise(x, self.packed, self.bias, self.activation, [], self.algorithm)
 
 
@@ -83,9 +92,56 @@ def can_prepack() -> bool:
         return False
 
 
-def prepack_linears(net: nn.Module) -> nn.Module:
+class NativeBlock(nn.Module):
+    """A prepacked `Block` whose batch-1 decode step (one position, one row) is one native call
+    (``bark_block_bf16`` in kernels/decode_bf16.c); everything else goes to the block itself."""
+
+    def __init__(self, block: Block, native: NativeKernels):
+        super().__init__()
+        self.block, self.native = block, native
+        attn, mlp, ln1, ln2 = block.attn, block.mlp, block.layernorm_1, block.layernorm_2
+
+        def address(tensor):
+            return None if tensor is None else tensor.data_ptr()
+
+        self.weights = BlockWeights(
+            address(ln1.weight), address(ln1.bias), attn.att_proj.packed_ptr, address(attn.att_proj.bias),
+            attn.out_proj.packed_ptr, address(attn.out_proj.bias), address(ln2.weight), address(ln2.bias),
+            mlp.in_proj.packed_ptr, address(mlp.in_proj.bias), mlp.out_proj.packed_ptr, address(mlp.out_proj.bias),
+            attn.out_proj.out_features, attn.n_head, ln1.eps,
+        )  # fmt: skip
+
+    @staticmethod
+    def fits(block: Block) -> bool:
+        """Whether the kernel takes this prepacked block: native linears, and widths the kernel handles."""
+        attn, mlp = block.attn, block.mlp
+        linears = (attn.att_proj, attn.out_proj, mlp.in_proj, mlp.out_proj)
+        width, head = attn.out_proj.out_features, attn.out_proj.out_features // attn.n_head
+        norms = (block.layernorm_1, block.layernorm_2)
+        return (
+            all(isinstance(linear, PackedLinear) and linear.native is not None for linear in linears)
+            and mlp.in_proj.activation == "gelu"
+            and width % 32 == 0 and head % 16 == 0 and head <= 256
+            and all(norm.weight is not None and norm.weight.dtype == torch.bfloat16 for norm in norms)
+        )  # fmt: skip
+
+    def forward(self, x, layer: int = 0, cache: KVCache | None = None, mask=None, is_causal: bool = False, last_only: bool = False):
+        if cache is None or x.shape[:2] != (1, 1):
+            return self.block(x, layer, cache, mask, is_causal, last_only)
+        start = 0 if cache.pad_left is None else int(cache.pad_left[0])
+        return self.native.block_bf16(self.weights, x, cache.kv[layer], start, cache.length)
+
+
+def prepack_linears(net: nn.Module, native: NativeKernels | None = None) -> nn.Module:
     """Replace every ``nn.Linear`` of a bf16 CPU network with its prepacked form (see PackedLinear), the
-    GELU of each MLP fused into the linear before it."""
+    GELU of each MLP fused into the linear before it. With ``native`` kernels (bark_cli.native), one row
+    goes to them: each linear's, and each causal block's whole decode step (NativeBlock)."""
     for mlp in (m for m in net.modules() if isinstance(m, MLP)):
-        mlp.in_proj, mlp.gelu = PackedLinear(mlp.in_proj, activation="gelu"), nn.Identity()
-    return _replace_linears(net, PackedLinear)
+        mlp.in_proj, mlp.gelu = PackedLinear(mlp.in_proj, activation="gelu", native=native), nn.Identity()
+    net = _replace_linears(net, lambda linear: PackedLinear(linear, native=native))
+    layers = getattr(net, "layers", None)
+    if native is not None and isinstance(layers, nn.ModuleList) and hasattr(net, "new_cache"):  # a CausalGPT
+        for i, block in enumerate(layers):
+            if NativeBlock.fits(block):
+                layers[i] = NativeBlock(block, native)
+    return net

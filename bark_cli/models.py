@@ -17,6 +17,7 @@ import torch
 from .constants import COARSE_CODEBOOK_VOCAB
 from .errors import DeviceError, WeightsNotFoundError
 from .cpu_linears import can_prepack, prepack_linears, quantize_linears
+from .native import load_native
 from .gpt import CausalGPT, FineGPT, from_transformers
 from .options import RuntimeOptions
 
@@ -221,5 +222,6 @@ def networks_from_bark(
     codec = bark.codec_model.eval().requires_grad_(False).to(home)
     if device.type == "cpu" and dtype == torch.bfloat16 and can_prepack():
         # --half on the CPU: decode steps are bound by reading weights; prepacked bf16 reads them once.
-        semantic, coarse, fine = (prepack_linears(net) for net in (semantic, coarse, fine))
+        native = load_native()
+        semantic, coarse, fine = (prepack_linears(net, native) for net in (semantic, coarse, fine))
     return Networks(semantic, coarse, fine, codec, tokenizer, device, dtype, cpu_offload, fingerprint)

@@ -197,6 +197,7 @@ def coarse_step_ms(net, prompt: int = 257, steps: int = 100, warmup: int = 5, re
 def run_floor(size: str, dtype_name: str, seed: int) -> dict:
     from bark_cli.constants import COARSE_CODEBOOK_VOCAB
     from bark_cli.cpu_linears import can_prepack, prepack_linears, quantize_linears
+    from bark_cli.native import load_native
     from bark_cli.gpt import from_transformers
 
     net = from_transformers(build_coarse(size, seed))
@@ -207,7 +208,7 @@ def run_floor(size: str, dtype_name: str, seed: int) -> dict:
         weight_bytes //= 2  # one byte per weight instead of bf16's two (the per-row scales are negligible)
         net = quantize_linears(net)  # as `--quantize int8` runs it
     elif DTYPES[dtype_name] == torch.bfloat16 and can_prepack():
-        net = prepack_linears(net)  # as `--half` on the CPU runs it (bark_cli.models.networks_from_bark)
+        net = prepack_linears(net, load_native())  # as `--half` on the CPU runs it (bark_cli.models.networks_from_bark)
     bandwidth = read_bandwidth_gbs()
     floor_ms = weight_bytes / (bandwidth * 1e9) * 1e3
     step_ms = coarse_step_ms(net)
