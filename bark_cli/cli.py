@@ -6,6 +6,8 @@ the library when they run.
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Annotated, Optional
 
 import typer
@@ -59,14 +61,30 @@ app.add_typer(models.app, name="models")
 app.add_typer(cache.app, name="cache")
 
 
+def _stdout_identity() -> tuple[int, int] | None:
+    try:
+        status = os.fstat(sys.stdout.fileno())
+    except (OSError, ValueError):
+        return None
+    return status.st_dev, status.st_ino
+
+
 def main() -> None:
+    from .errors import OutputClosedError
+
+    stdout = _stdout_identity()
     # A fixed program name: usage lines and the completion variable (_BARK_COMPLETE) read the same
     # whether started as `bark` or `python -m bark_cli`.
     try:
         app(prog_name="bark")
     except BrokenPipeError:  # `bark --help | head -1`: the reader left; end quietly like other tools
         from .commands.common import silence_stdout
-        from .errors import OutputClosedError
 
         silence_stdout()
         raise SystemExit(OutputClosedError.exit_code) from None
+    except SystemExit as exc:
+        # rich (typer's help) meets a closed pipe by pointing stdout at /dev/null and exiting 1; the
+        # swapped stdout tells that exit apart from a real error: the reader left, exit like our commands.
+        if exc.code == 1 and stdout is not None and _stdout_identity() != stdout:
+            raise SystemExit(OutputClosedError.exit_code) from None
+        raise

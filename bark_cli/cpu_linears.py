@@ -38,7 +38,7 @@ class PackedLinear(nn.Module):
         self.packed_ptr = torch.ops.mkldnn.data_ptr(self.packed) if self.native is not None else 0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.native is not None and x.numel() == self.in_features:
+        if self.native is not None and x.numel() == self.in_features and x.dtype == torch.bfloat16:
             return self.native.linear_bf16(x, self.packed_ptr, self.bias, self.out_features, self.activation == "gelu")
         return torch.ops.mkldnn._linear_pointwise(x, self.packed, self.bias, self.activation, [], self.algorithm)
 
@@ -126,7 +126,7 @@ class NativeBlock(nn.Module):
         )  # fmt: skip
 
     def forward(self, x, layer: int = 0, cache: KVCache | None = None, mask=None, is_causal: bool = False, last_only: bool = False):
-        if cache is None or x.shape[:2] != (1, 1):
+        if cache is None or x.shape[:2] != (1, 1) or x.dtype != torch.bfloat16 or not cache.kv.is_contiguous():
             return self.block(x, layer, cache, mask, is_causal, last_only)
         start = 0 if cache.pad_left is None else int(cache.pad_left[0])
         return self.native.block_bf16(self.weights, x, cache.kv[layer], start, cache.length)

@@ -115,7 +115,8 @@ def load_native(directory: Path | None = None) -> NativeKernels | None:
     reason = _supported()
     if reason is None:
         try:
-            library = ctypes.CDLL(str(_build(directory or kernel_dir())))
+            path = _build(directory or kernel_dir())
+            library = ctypes.CDLL(str(path))
         except (OSError, subprocess.CalledProcessError) as exc:
             detail = exc.stderr.strip().splitlines()[-1:] if isinstance(exc, subprocess.CalledProcessError) else [str(exc)]
             reason = f"the native kernel did not build or load ({' '.join(detail)})"
@@ -126,6 +127,7 @@ def load_native(directory: Path | None = None) -> NativeKernels | None:
     library.bark_gemv_bf16.restype = None
     library.bark_block_bf16.argtypes = [ctypes.POINTER(BlockWeights)] + [ctypes.c_void_p] * 2 + [ctypes.c_int64] * 3 + [ctypes.c_void_p] * 2
     library.bark_block_bf16.restype = None
+    log.info("--half decode steps use the native kernels (%s)", path)
     return NativeKernels(library)
 
 

@@ -47,7 +47,7 @@ Quantize = Annotated[
     Optional[str],
     typer.Option(
         "--quantize",
-        help="int8: int8 weights for the semantic and coarse stages on the CPU (fastest for single clips).",
+        help="int8: int8 weights for the semantic and coarse stages on the CPU (half the memory of --half; slower than --half where its native kernel runs).",
         rich_help_panel=RUNTIME,
     ),
 ]
