@@ -37,6 +37,10 @@ class PackedLinear(nn.Module):
         self.native = native if native is not None and packed_layout_matches(weight, self.packed) else None
         self.packed_ptr = torch.ops.mkldnn.data_ptr(self.packed) if self.native is not None else 0
 
+    def __deepcopy__(self, memo):
+        # A copy would keep this module's addresses (packed_ptr, NativeBlock's weights): copy before packing.
+        raise TypeError("a prepacked network cannot be copied: copy it before prepack_linears")
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.native is not None and x.numel() == self.in_features and x.dtype == torch.bfloat16:
             return self.native.linear_bf16(x, self.packed_ptr, self.bias, self.out_features, self.activation == "gelu")
@@ -101,7 +105,7 @@ class NativeBlock(nn.Module):
         self.block, self.native = block, native
         attn, mlp, ln1, ln2 = block.attn, block.mlp, block.layernorm_1, block.layernorm_2
 
-        def address(tensor):
+        def address(tensor):  # valid while self.block holds the tensor
             return None if tensor is None else tensor.data_ptr()
 
         self.weights = BlockWeights(

@@ -107,3 +107,10 @@ def test_without_a_compiler_the_onednn_path_is_used(tmp_path, monkeypatch, log_m
     monkeypatch.setenv("CC", str(tmp_path / "no-such-compiler"))
     assert load_native(tmp_path) is None
     assert "oneDNN" in log_messages()
+
+
+def test_a_prepacked_network_refuses_to_be_copied(synthesizer, native):
+    """A copy would keep the original's weight addresses (the kernels read raw pointers)."""
+    net = prepack_linears(copy.deepcopy(synthesizer.networks.coarse).to(torch.bfloat16), native)
+    with pytest.raises(TypeError, match="copy it before"):
+        copy.deepcopy(net)
