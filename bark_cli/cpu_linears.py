@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .gpt import MLP, Block, KVCache
+from .gpt import MLP, Block, CausalGPT, KVCache
 from .native import BlockWeights, NativeKernels, packed_layout_matches
 
 
@@ -143,9 +143,8 @@ def prepack_linears(net: nn.Module, native: NativeKernels | None = None) -> nn.M
     for mlp in (m for m in net.modules() if isinstance(m, MLP)):
         mlp.in_proj, mlp.gelu = PackedLinear(mlp.in_proj, activation="gelu", native=native), nn.Identity()
     net = _replace_linears(net, lambda linear: PackedLinear(linear, native=native))
-    layers = getattr(net, "layers", None)
-    if native is not None and isinstance(layers, nn.ModuleList) and hasattr(net, "new_cache"):  # a CausalGPT
-        for i, block in enumerate(layers):
+    if native is not None and isinstance(net, CausalGPT):  # the fine GPT has no decode steps
+        for i, block in enumerate(net.layers):
             if NativeBlock.fits(block):
-                layers[i] = NativeBlock(block, native)
+                net.layers[i] = NativeBlock(block, native)
     return net

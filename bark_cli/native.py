@@ -80,20 +80,17 @@ def kernel_dir() -> Path:
     return Path(platformdirs.user_cache_dir("bark-cli")) / "kernels"
 
 
-def _supported() -> str | None:
+def _unsupported() -> str | None:
     """Why this machine cannot run the kernel, or None if it can."""
     if not sys.platform.startswith("linux") or platform.machine() not in ("x86_64", "AMD64"):
         return f"no native kernel for {sys.platform}/{platform.machine()}"
     if not getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)():
         return "the CPU has no AVX512-BF16"
-    if shutil.which(os.environ.get("CC", "cc")) is None:
-        return "no C compiler (cc; or set CC)"
     return None
 
 
-def _build(directory: Path) -> Path:
-    """The compiled library for this source and these flags, built into ``directory`` if missing."""
-    compiler = shutil.which(os.environ.get("CC", "cc"))
+def _build(directory: Path, compiler: str) -> Path:
+    """The compiled library for this source, compiler and flags, built into ``directory`` if missing."""
     key = hashlib.sha256(SOURCE.read_bytes() + " ".join([compiler, *FLAGS]).encode()).hexdigest()[:16]
     target = directory / f"decode_bf16-{key}.so"
     if target.exists():
@@ -112,10 +109,11 @@ def _build(directory: Path) -> Path:
 def load_native(directory: Path | None = None) -> NativeKernels | None:
     """The native kernels, compiled into ``directory`` (the user cache) if needed; None where they cannot
     run here, with the reason logged."""
-    reason = _supported()
+    compiler = shutil.which(os.environ.get("CC", "cc"))
+    reason = _unsupported() or (None if compiler else "no C compiler (cc; or set CC)")
     if reason is None:
         try:
-            path = _build(directory or kernel_dir())
+            path = _build(directory or kernel_dir(), compiler)
             library = ctypes.CDLL(str(path))
         except (OSError, subprocess.CalledProcessError) as exc:
             detail = exc.stderr.strip().splitlines()[-1:] if isinstance(exc, subprocess.CalledProcessError) else [str(exc)]
