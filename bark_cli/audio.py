@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -113,13 +114,27 @@ def pcm16(audio: np.ndarray) -> bytes:
 
 
 def send(stdout: BinaryIO, data: bytes) -> None:
-    """Write and flush at once (a listener hears each segment as it is made); a closed pipe is no error."""
+    """Write ``data`` at once, past stdout's buffer (a listener hears each segment as it is made); a closed
+    pipe is no error."""
     try:
-        view = memoryview(data)
-        while view:
-            # An unbuffered stdout (python -u, PYTHONUNBUFFERED) may take part of a large write.
-            written = stdout.write(view)
-            view = view[len(view) if written is None else written :]
         stdout.flush()
+        try:
+            fd = stdout.fileno()
+        except (AttributeError, io.UnsupportedOperation):  # an in-memory stream takes everything at once
+            stdout.write(data)
+            return
+        _write_all(fd, memoryview(data))
     except BrokenPipeError as exc:
         raise OutputClosedError("stdout was closed") from exc
+
+
+def _write_all(fd: int, view: memoryview) -> None:
+    """Write every byte to ``fd``, past partial writes (a pipe, a signal) and a non-blocking descriptor
+    (a parent may share one with O_NONBLOCK set: wait until it can take more instead of dropping the rest)."""
+    import select
+
+    while view:
+        try:
+            view = view[os.write(fd, view) :]
+        except BlockingIOError:
+            select.select([], [fd], [])

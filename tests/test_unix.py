@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import io
 import os
 import pty
@@ -66,30 +67,58 @@ def test_raw_pcm_is_the_same_samples_streamed(bark):
     np.testing.assert_array_equal(np.frombuffer(raw.stdout, dtype="<i2"), samples)
 
 
-def test_closed_pipe_ends_quietly(bark):
+def _reader_leaves_after_1000_bytes(bark, tmp_path, args, **env) -> tuple[int, bytes]:
+    """Run bark into a one-page pipe (the same on every kernel and sandbox), read 1000 bytes, close the
+    read end; (exit code, stderr)."""
+    with open(tmp_path / "stderr", "w+b") as stderr:  # a file, not a pipe: stderr never blocks bark
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bark_cli", *args], stdout=subprocess.PIPE, stderr=stderr, pipesize=4096,
+            env={**os.environ, **_model_env(bark), **env},
+        )  # fmt: skip
+        received = b""
+        while len(received) < 1000 and (chunk := os.read(process.stdout.fileno(), 1000 - len(received))):
+            received += chunk
+        process.stdout.close()
+        process.wait(timeout=300)
+        stderr.seek(0)
+        assert len(received) == 1000, stderr.read()
+        return process.returncode, stderr.read()
+
+
+def test_closed_pipe_ends_quietly(bark, tmp_path):
     text = " ".join(["Hello there, my name is suno and I like pizza."] * 12)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bark_cli", "say", text, "--raw", "--max-seconds", "3", "--segment-seconds", "3",
-         "--batch-size", "1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **_model_env(bark)},
-    )  # fmt: skip
-    assert len(process.stdout.read(1000)) == 1000
-    process.stdout.close()
-    _, stderr = process.communicate(timeout=300)
-    assert process.returncode == 141 and stderr == b""
+    args = ["say", text, "--raw", "--max-seconds", "3", "--segment-seconds", "3", "--batch-size", "1", "--seed", "1"]
+    assert _reader_leaves_after_1000_bytes(bark, tmp_path, args) == (141, b"")
 
 
 @pytest.mark.parametrize("args", [["--raw"], ["-o", "-"]], ids=["raw", "wav"])
-def test_closed_pipe_during_one_large_write(bark, args):
+def test_closed_pipe_during_one_large_write(bark, tmp_path, args):
     """One segment, one write bigger than the pipe, on an unbuffered stdout (partial writes)."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bark_cli", "say", "hello my name is suno", *args, "--max-seconds", "3"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **_model_env(bark), "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
-    assert len(process.stdout.read(1000)) == 1000
-    process.stdout.close()
+    args = ["say", "hello my name is suno", *args, "--max-seconds", "3", "--seed", "1"]
+    assert _reader_leaves_after_1000_bytes(bark, tmp_path, args, PYTHONUNBUFFERED="1") == (141, b"")
+
+
+@pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "unbuffered"])
+def test_non_blocking_stdout_gets_every_byte(bark, unbuffered):
+    """A parent may hand bark a pipe with O_NONBLOCK set (shared with its own event loop): bark must wait
+    for the reader, not drop what the pipe cannot take at once and exit 0."""
+    args = ("say", "hello my name is suno", "--raw", "--max-seconds", "2", "--seed", "3")
+    expected = bark(*args)
+    assert expected.returncode == 0 and len(expected.stdout) > 8192, expected.stderr
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 4096)
+    os.set_blocking(write_end, False)
+    env = {**os.environ, **_model_env(bark), **({"PYTHONUNBUFFERED": "1"} if unbuffered else {})}
+    process = subprocess.Popen([sys.executable, "-m", "bark_cli", *args], stdout=write_end, stderr=subprocess.PIPE, env=env)
+    os.close(write_end)
+    received = b""
+    with os.fdopen(read_end, "rb", buffering=0) as pipe:
+        while chunk := pipe.read(4096):
+            received += chunk
+            time.sleep(0.005)  # a slow reader: the pipe fills, and bark's writes meet EAGAIN
     _, stderr = process.communicate(timeout=300)
-    assert process.returncode == 141 and stderr == b""
+    assert (process.returncode, stderr) == (0, b"")
+    assert received == expected.stdout
 
 
 @pytest.mark.parametrize("args", [["config", "show"], ["--help"], ["voices", "list"]])
