@@ -20,6 +20,7 @@ from .cpu_linears import can_prepack, prepack_linears, quantize_linears
 from .native import load_native
 from .gpt import CausalGPT, FineGPT, from_transformers
 from .options import RuntimeOptions
+from .residency import return_free_memory, to_releasing
 
 log = logging.getLogger("bark_cli")
 
@@ -199,10 +200,12 @@ def load_networks(options: RuntimeOptions) -> Networks:
         raise WeightsNotFoundError(f"--model {options.model}: not a loadable Bark checkpoint ({exc})") from exc
     log.info("loaded %s in %.2f s", path, time.perf_counter() - started)
     networks = networks_from_bark(bark, tokenizer, device, dtype, options.cpu_offload, fingerprint(path))
+    del bark  # in half precision, the float32 GPTs (file pages by now) and the modules holding them
     if options.quantize == "int8":
         # The decode-bound stages; the fine stage is compute-bound (1,024 positions at once).
         networks.semantic = quantize_linears(networks.semantic)
         networks.coarse = quantize_linears(networks.coarse)
+    return_free_memory()
     extras = (", cpu offload" if options.cpu_offload else "") + (f", {options.quantize} weights" if options.quantize else "")
     log.info("device %s, dtype %s%s", device, str(dtype).removeprefix("torch."), extras)
     return networks
@@ -214,11 +217,12 @@ def networks_from_bark(
     """Our networks sharing a transformers ``BarkModel``'s weights, converted to ``dtype`` and placed on
     ``device`` (or on the CPU, to visit the device stage by stage, with ``cpu_offload``)."""
     home = torch.device("cpu") if cpu_offload else device
-    semantic = from_transformers(bark.semantic).to(home, dtype)
+    # A memory-mapped checkpoint's float32 pages are released as they are converted (see residency.py).
+    semantic = to_releasing(from_transformers(bark.semantic), home, dtype)
     coarse = from_transformers(bark.coarse_acoustics)
     coarse.add_head_slices(COARSE_CODEBOOK_VOCAB)
-    coarse = coarse.to(home, dtype)
-    fine = from_transformers(bark.fine_acoustics).to(home, dtype)
+    coarse = to_releasing(coarse, home, dtype)
+    fine = to_releasing(from_transformers(bark.fine_acoustics), home, dtype)
     codec = bark.codec_model.eval().requires_grad_(False).to(home)
     if device.type == "cpu" and dtype == torch.bfloat16 and can_prepack():
         # --half on the CPU: decode steps are bound by reading weights; prepacked bf16 reads them once.

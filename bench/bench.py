@@ -76,6 +76,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--semantic-tokens", type=int, default=None, metavar="N",
                    help="override the semantic tokens per segment of every clip (checks; 1..768)")
     p.add_argument("--no-floor", action="store_true", help="skip the decode-step floor measurement")
+    p.add_argument("--no-disk", action="store_true",
+                   help="skip the clip3s runs from a saved checkpoint (whole-process peak RSS, load included)")
     p.add_argument("--floor-int8", action="store_true",
                    help="also measure the decode step with --quantize int8 weights (bf16 activations)")
     p.add_argument("--seed", type=int, default=0, help="weights and sampling seed (default 0)")
@@ -100,6 +102,12 @@ def make_jobs(args: argparse.Namespace) -> list[dict]:
             side, dtype = CONFIGS[config]
             jobs.append(dict(kind="clip", clip=clip_name, config=config, side=side, dtype=dtype,
                              batch=clip.segments, tokens=tokens, size=args.model_size, seed=args.seed))
+    if not args.no_disk and "clip3s" in args.clips:
+        # Once more from a checkpoint on disk, loaded as each side's user loads it: the whole process's peak
+        # RSS, loading included. The first job saves the checkpoint (args.checkpoint_dir, made by main).
+        jobs.append(dict(kind="save", size=args.model_size, seed=args.seed, dir=args.checkpoint_dir))
+        for job in [j for j in jobs if j.get("clip") == "clip3s"]:
+            jobs.append(job | {"checkpoint": args.checkpoint_dir})
     if not args.no_floor:
         # The floor in each precision bark-cli is benchmarked in (both when only transformers is).
         dtypes = list(dict.fromkeys(CONFIGS[c][1] for c in args.configs if CONFIGS[c][0] == "ours"))
@@ -131,7 +139,10 @@ def _children_cpu_s() -> float:
 def describe(job: dict) -> str:
     if job["kind"] == "floor":
         return f"decode floor, coarse {job['dtype']}"
-    return f"{job['clip']} {job['config']} (batch {job['batch']} x {job['tokens']} semantic tokens)"
+    if job["kind"] == "save":
+        return "saving the weights as a checkpoint"
+    disk = ", loaded from the saved checkpoint" if job.get("checkpoint") else ""
+    return f"{job['clip']} {job['config']} (batch {job['batch']} x {job['tokens']} semantic tokens{disk})"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,10 +153,17 @@ def main(argv: list[str] | None = None) -> int:
         print(RESULT_PREFIX + json.dumps(run_job(json.loads(args.worker))), flush=True)
         return 0
 
-    from bench_report import cpu_busy_seconds, environment, render
+    from bench_report import environment
 
     env = environment()  # before the first job: how busy the CPUs are is then the machine's doing
-    jobs = make_jobs(args)
+    with tempfile.TemporaryDirectory(prefix="bark-bench-checkpoint-") as checkpoint_dir:
+        args.checkpoint_dir = checkpoint_dir
+        return _run(args, env, make_jobs(args))
+
+
+def _run(args: argparse.Namespace, env: dict, jobs: list[dict]) -> int:
+    from bench_report import cpu_busy_seconds, render
+
     print(f"{len(jobs)} jobs, {args.model_size} shapes; each in its own process", file=sys.stderr)
     if (env["cpu_busy_pct"] or 0) > 10:
         print(f"warning: the CPUs are {env['cpu_busy_pct']:.0f}% busy with other work: timings will be skewed",
@@ -164,7 +182,9 @@ def main(argv: list[str] | None = None) -> int:
         if "error" in result:
             status = f"FAILED: {result['error']}"
         elif job["kind"] == "clip":
-            status = f"total {result['total_s']:.2f} s"
+            status = f"total {result['total_s']:.2f} s, peak RSS {result['peak_rss_mb']:.0f} MiB"
+        elif job["kind"] == "save":
+            status = f"saved in {result['save_s']:.1f} s"
         else:
             status = (f"coarse step {result['step_ms']:.2f} ms, floor {result['floor_ms']:.2f} ms "
                       f"({result['weight_bytes'] / 1e6:.0f} MB at {result['bandwidth_gbs']:.1f} GB/s): "

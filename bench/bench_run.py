@@ -216,25 +216,56 @@ def run_floor(size: str, dtype_name: str, seed: int) -> dict:
 
 
 # --- entry ---------------------------------------------------------------------------------------------
+def save_checkpoint(size: str, seed: int, directory: str) -> dict:
+    """The random weights and tokenizer saved as a transformers checkpoint, as the hub holds them."""
+    t = time.perf_counter()
+    build_bark(size, seed).save_pretrained(directory)
+    tokenizer().save_pretrained(directory)
+    return {"save_s": time.perf_counter() - t}
+
+
+def load_checkpoint(side: str, directory: str, dtype: torch.dtype):
+    """What each side's user runs to load a saved checkpoint: bark-cli's own loader (as `bark say`, with
+    `--half` for bf16), or transformers' ``from_pretrained`` with the GPTs cast as in the in-memory jobs."""
+    if side == "ours":
+        from bark_cli.models import load_networks
+        from bark_cli.options import RuntimeOptions
+
+        return load_networks(RuntimeOptions(model=directory, device="cpu", half=dtype != torch.float32)), None
+    from transformers import BarkModel, BertTokenizer
+
+    bark = BarkModel.from_pretrained(directory, dtype=torch.float32).eval()
+    for sub in (bark.semantic, bark.coarse_acoustics, bark.fine_acoustics):
+        sub.to(dtype)
+    return bark, BertTokenizer.from_pretrained(directory)
+
+
 def run_job(job: dict) -> dict:
-    """``job``: kind "floor" (size, dtype) or "clip" (side ours|transformers, size, dtype, batch, tokens)."""
+    """``job``: kind "floor" (size, dtype), "save" (size, dir), or "clip" (side ours|transformers, size,
+    dtype, batch, tokens; with "checkpoint", loaded from that saved directory instead of built in memory)."""
     out = {"threads": torch.get_num_threads()}
     if job["kind"] == "floor":
         return out | run_floor(job["size"], job["dtype"], job["seed"])
+    if job["kind"] == "save":
+        return out | save_checkpoint(job["size"], job["seed"], job["dir"])
     dtype = DTYPES[job["dtype"]]
     t = time.perf_counter()
-    bark = build_bark(job["size"], job["seed"])
-    if job["side"] == "ours":
-        model = ours_networks(bark, dtype)
-        del bark  # in bf16 this frees the float32 GPT weights; in fp32 ours share them
+    if job.get("checkpoint"):
+        model, tok = load_checkpoint(job["side"], job["checkpoint"], dtype)
     else:
-        model, tok = bark, tokenizer()
-        for sub in (bark.semantic, bark.coarse_acoustics, bark.fine_acoustics):
-            sub.to(dtype)  # the codec stays float32, as in bark-cli
+        bark = build_bark(job["size"], job["seed"])
+        if job["side"] == "ours":
+            model = ours_networks(bark, dtype)
+            del bark  # in bf16 this frees the float32 GPT weights; in fp32 ours share them
+        else:
+            model, tok = bark, tokenizer()
+            for sub in (bark.semantic, bark.coarse_acoustics, bark.fine_acoustics):
+                sub.to(dtype)  # the codec stays float32, as in bark-cli
     gc.collect()
     out["build_s"] = time.perf_counter() - t
     out["build_peak_rss_mb"] = peak_rss_mb()
-    out["rss_reset"] = reset_peak_rss()
+    # From a checkpoint the peak is the whole process's, loading included (what `time -v` shows a user).
+    out["rss_reset"] = False if job.get("checkpoint") else reset_peak_rss()
     with torch.no_grad():
         if job["side"] == "ours":
             out |= run_ours(model, job["batch"], job["tokens"], job["seed"])
