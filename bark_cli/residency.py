@@ -4,8 +4,9 @@ transformers memory-maps a safetensors checkpoint: its float32 tensors are pages
 when first touched. Converting them to bf16 touches every page, and the mapping stays resident for the
 life of the process, so `--half` on bark-small held the 1.6 GB float32 file as well as its 0.8 GB of bf16
 copies. Here each tensor is converted a chunk at a time, and the chunk's file pages are handed back to the
-kernel (madvise DONTNEED) as soon as it is copied. That is safe for any page of a file mapping: nothing is
-lost, a later read faults it in again from the file. Pages that are not file-backed are never released.
+kernel (madvise DONTNEED) as soon as it is copied. For a page of a file mapping that was never written
+(checkpoint weights are only read) nothing is lost: a later read faults it in again from the file. Pages
+that are not file-backed (weights built in memory) are never released.
 """
 
 from __future__ import annotations
