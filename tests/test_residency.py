@@ -3,6 +3,7 @@ float32 pages resident (bark_cli/residency.py)."""
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -89,7 +90,7 @@ def test_file_mappings_name_only_file_backed_spans(checkpoint):
     assert not any(start <= heap.data_ptr() < end for start, end in spans)
 
 
-def test_half_load_from_a_checkpoint_matches_converting_in_memory(tiny_checkpoint):
+def test_half_load_from_a_checkpoint_matches_converting_in_memory(tiny_checkpoint, tmp_path):
     """The real path: `load_networks` on the saved tiny checkpoint (its semantic embedding, 129,600 x 32
     float32, is converted in chunks and released) against transformers' weights cast with Module.to."""
     from transformers import BarkModel
@@ -97,10 +98,11 @@ def test_half_load_from_a_checkpoint_matches_converting_in_memory(tiny_checkpoin
     from bark_cli.models import load_networks
     from bark_cli.options import RuntimeOptions
 
-    networks = load_networks(RuntimeOptions(model=str(tiny_checkpoint), device="cpu", half=True))
+    checkpoint = shutil.copytree(tiny_checkpoint, tmp_path / "tiny")  # a file no other test has mapped
+    networks = load_networks(RuntimeOptions(model=str(checkpoint), device="cpu", half=True))
     # Not the semantic embedding's 16,200 KiB of float32 pages (what stays is mostly the float32 codec's).
-    assert _resident_kb(tiny_checkpoint / "model.safetensors") < 129_600 * 32 * 4 // 1024
-    bark = BarkModel.from_pretrained(tiny_checkpoint, dtype=torch.float32)
+    assert _resident_kb(checkpoint / "model.safetensors") < 129_600 * 32 * 4 // 1024
+    bark = BarkModel.from_pretrained(checkpoint, dtype=torch.float32)
     for ours, theirs in [
         (networks.semantic.input_embeds_layer.weight, bark.semantic.input_embeds_layer.weight),
         (networks.coarse.position_embeds_layer.weight, bark.coarse_acoustics.position_embeds_layer.weight),
