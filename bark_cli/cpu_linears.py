@@ -11,6 +11,7 @@ from torch import nn
 
 from .gpt import MLP, Block, CausalGPT, KVCache
 from .native import BlockWeights, NativeKernels, packed_layout_matches
+from .residency import to_releasing
 
 
 class PackedLinear(nn.Module):
@@ -82,7 +83,8 @@ def _replace_linears(net: nn.Module, make) -> nn.Module:
 
 def quantize_linears(net: nn.Module) -> nn.Module:
     """Every ``nn.Linear`` of a CPU network as an `Int8Linear`; the rest of it in bf16."""
-    return _replace_linears(net.to(torch.bfloat16), Int8Linear)
+    # Without --half the network still holds the checkpoint's float32 pages: release them as they go.
+    return _replace_linears(to_releasing(net, torch.device("cpu"), torch.bfloat16), Int8Linear)
 
 
 def can_prepack() -> bool:

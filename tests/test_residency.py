@@ -90,16 +90,18 @@ def test_file_mappings_name_only_file_backed_spans(checkpoint):
     assert not any(start <= heap.data_ptr() < end for start, end in spans)
 
 
-def test_half_load_from_a_checkpoint_matches_converting_in_memory(tiny_checkpoint, tmp_path):
+@pytest.mark.parametrize("precision", [{"half": True}, {"quantize": "int8"}], ids=["half", "int8"])
+def test_load_from_a_checkpoint_matches_converting_in_memory(tiny_checkpoint, tmp_path, precision):
     """The real path: `load_networks` on the saved tiny checkpoint (its semantic embedding, 129,600 x 32
-    float32, is converted in chunks and released) against transformers' weights cast with Module.to."""
+    float32, is converted to bf16 in chunks and released; int8 converts the semantic and coarse networks to
+    bf16 first) against transformers' weights cast with Module.to."""
     from transformers import BarkModel
 
     from bark_cli.models import load_networks
     from bark_cli.options import RuntimeOptions
 
     checkpoint = shutil.copytree(tiny_checkpoint, tmp_path / "tiny")  # a file no other test has mapped
-    networks = load_networks(RuntimeOptions(model=str(checkpoint), device="cpu", half=True))
+    networks = load_networks(RuntimeOptions(model=str(checkpoint), device="cpu", **precision))
     # Not the semantic embedding's 16,200 KiB of float32 pages (what stays is mostly the float32 codec's).
     assert _resident_kb(checkpoint / "model.safetensors") < 129_600 * 32 * 4 // 1024
     bark = BarkModel.from_pretrained(checkpoint, dtype=torch.float32)
@@ -108,4 +110,5 @@ def test_half_load_from_a_checkpoint_matches_converting_in_memory(tiny_checkpoin
         (networks.coarse.position_embeds_layer.weight, bark.coarse_acoustics.position_embeds_layer.weight),
         (networks.fine.input_embeds_layers[3].weight, bark.fine_acoustics.input_embeds_layers[3].weight),
     ]:
-        assert torch.equal(ours, theirs.to(torch.bfloat16))
+        assert torch.equal(ours, theirs.to(ours.dtype))  # the fine network stays float32 with int8 alone
+    assert networks.semantic.input_embeds_layer.weight.dtype == torch.bfloat16
