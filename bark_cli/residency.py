@@ -46,7 +46,7 @@ def to_releasing(module: torch.nn.Module, device: torch.device, dtype: torch.dty
         if not (copies and rows_in_host_memory and tensor.numel() > 0):
             return tensor.to(device, target)  # no copy, or no host pages to release
         out = torch.empty(tensor.shape, dtype=target, device=device)
-        rows = max(1, CHUNK_BYTES // max(1, tensor[0].numel() * tensor.element_size()))
+        rows = max(1, CHUNK_BYTES // (tensor[0].numel() * tensor.element_size()))  # numel > 0: rows are not empty
         for i in range(0, len(tensor), rows):
             out[i : i + rows].copy_(tensor[i : i + rows])
             release(tensor[i : i + rows])
