@@ -7,16 +7,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .codec import decode
-from .coarse import generate_coarse
-from .fine import generate_fine
-from .models import Networks, load_networks
+from .stages.codec import decode
+from .stages.coarse import generate_coarse
+from .stages.fine import generate_fine
+from .runtime.loading import Networks, load_networks
 from .options import GenerationOptions, RuntimeOptions
 from .progress import NullProgress, Progress
-from .sampling import make_generators
-from .semantic import generate_semantic
-from .text import text_token_ids
-from .voices import Voice
+from .stages.sampling import make_generators
+from .stages.semantic import generate_semantic
+from .text.normalize import text_token_ids
+from .voices.voice import Voice
 
 SEED_MODULUS = 2**63  # per-segment seeds wrap around within torch's seed range
 

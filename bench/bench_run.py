@@ -77,7 +77,7 @@ class StageClock:
 def ours_networks(bark, dtype: torch.dtype):
     """bark-cli's `Networks` sharing the in-memory BarkModel's weights: the same assembly `load_networks`
     does after `from_pretrained`. In bf16 the GPTs get their own copies; the caller drops ``bark``."""
-    from bark_cli.models import networks_from_bark
+    from bark_cli.runtime.loading import networks_from_bark
 
     return networks_from_bark(bark, tokenizer(), torch.device("cpu"), dtype)
 
@@ -196,19 +196,19 @@ def coarse_step_ms(net, prompt: int = 257, steps: int = 100, warmup: int = 5, re
 
 def run_floor(size: str, dtype_name: str, seed: int) -> dict:
     from bark_cli.constants import COARSE_CODEBOOK_VOCAB
-    from bark_cli.cpu_linears import can_prepack, prepack_linears, quantize_linears
-    from bark_cli.native import load_native
-    from bark_cli.gpt import from_transformers
+    from bark_cli.runtime.cpu.linears import can_prepack, prepack_linears, quantize_linears
+    from bark_cli.runtime.cpu.native import load_native
+    from bark_cli.runtime.gpt import from_transformers
 
     net = from_transformers(build_coarse(size, seed))
-    net.add_head_slices(COARSE_CODEBOOK_VOCAB)  # as bark_cli.models.networks_from_bark does
+    net.add_head_slices(COARSE_CODEBOOK_VOCAB)  # as bark_cli.runtime.loading.networks_from_bark does
     net = net.to(DTYPES[dtype_name])
     weight_bytes = step_weight_bytes(net)  # counted before packing: the packed layout holds the same bytes
     if dtype_name == "int8":
         weight_bytes //= 2  # one byte per weight instead of bf16's two (the per-row scales are negligible)
         net = quantize_linears(net)  # as `--quantize int8` runs it
     elif DTYPES[dtype_name] == torch.bfloat16 and can_prepack():
-        net = prepack_linears(net, load_native())  # as `--half` on the CPU runs it (bark_cli.models.networks_from_bark)
+        net = prepack_linears(net, load_native())  # as `--half` on the CPU runs it (bark_cli.runtime.loading.networks_from_bark)
     bandwidth = read_bandwidth_gbs()
     floor_ms = weight_bytes / (bandwidth * 1e9) * 1e3
     step_ms = coarse_step_ms(net)
@@ -228,7 +228,7 @@ def load_checkpoint(side: str, directory: str, dtype: torch.dtype):
     """What each side's user runs to load a saved checkpoint: bark-cli's own loader (as `bark say`, with
     `--half` for bf16), or transformers' ``from_pretrained`` with the GPTs cast as in the in-memory jobs."""
     if side == "ours":
-        from bark_cli.models import load_networks
+        from bark_cli.runtime.loading import load_networks
         from bark_cli.options import RuntimeOptions
 
         return load_networks(RuntimeOptions(model=directory, device="cpu", half=dtype != torch.float32)), None

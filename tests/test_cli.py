@@ -10,7 +10,7 @@ import pytest
 import soundfile
 from typer.testing import CliRunner
 
-from bark_cli.cli import app
+from bark_cli.cli.app import app
 from bark_cli.constants import SAMPLE_RATE, SAMPLES_PER_FRAME
 from bark_cli.errors import WeightsNotFoundError
 
@@ -115,7 +115,7 @@ def test_missing_weights_is_one_sentence(say, tmp_path):
 
 
 def test_failed_write_keeps_old_file_and_leaves_no_partial(tmp_path, monkeypatch):
-    from bark_cli import audio
+    from bark_cli.audio import formats as audio
     from bark_cli.errors import OutputError
 
     out = tmp_path / "old.wav"
@@ -134,7 +134,7 @@ def test_failed_write_keeps_old_file_and_leaves_no_partial(tmp_path, monkeypatch
 def test_outputs_get_the_usual_file_mode(tmp_path):
     import os
 
-    from bark_cli import audio
+    from bark_cli.audio import formats as audio
 
     out = tmp_path / "mode.wav"
     audio.write_audio(out, np.zeros(320, dtype=np.float32), audio.audio_format(out))
@@ -144,7 +144,7 @@ def test_outputs_get_the_usual_file_mode(tmp_path):
 
 
 def test_help_does_not_import_torch():
-    code = "import sys, bark_cli.cli; sys.exit('torch' in sys.modules or 'transformers' in sys.modules)"
+    code = "import sys, bark_cli.cli.app; sys.exit('torch' in sys.modules or 'transformers' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
     result = subprocess.run([sys.executable, "-m", "bark_cli", "say", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "--waveform-temp" in result.stdout

@@ -19,7 +19,7 @@ def test_every_say_flag_is_documented():
     import click
     import typer.main
 
-    from bark_cli.cli import app
+    from bark_cli.cli.app import app
 
     command = typer.main.get_command(app).commands["say"]
     for param in command.params:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from bark_cli.cli import app
+from bark_cli.cli.app import app
 
 ROOT = Path(__file__).resolve().parent.parent
 SHELLS = {"bash": "bark.bash", "zsh": "_bark", "fish": "bark.fish"}

@@ -10,8 +10,8 @@ import pytest
 import soundfile
 from typer.testing import CliRunner
 
-from bark_cli.joins import join, trim_silence
-from bark_cli.cli import app
+from bark_cli.audio.joins import join, trim_silence
+from bark_cli.cli.app import app
 from bark_cli.constants import SAMPLE_RATE
 from bark_cli.options import GenerationOptions
 from bark_cli.pipeline import Segment, render, voice_from
@@ -71,7 +71,7 @@ def test_first_segment_is_the_voice_of_the_rest(synthesizer):
 
 
 def test_given_voice_is_used_for_every_segment(synthesizer, tiny_voice):
-    from bark_cli.voices import load_voice_file
+    from bark_cli.voices.voice import load_voice_file
 
     greedy = GenerationOptions(text_temp=0, waveform_temp=0, fine_temp=0, max_seconds=1)
     voice = load_voice_file(tiny_voice)

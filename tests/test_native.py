@@ -1,4 +1,4 @@
-"""The native --half decode kernels (bark_cli.native, kernels/decode_bf16.c) against oneDNN's bf16 path.
+"""The native --half decode kernels (bark_cli.runtime.cpu.native, kernels/decode_bf16.c) against oneDNN's bf16 path.
 
 Both read the same prepacked weights and round to bf16 at the same points; they differ only in the order
 of float32 sums. The tests compile the kernel for real into the test's cache directory.
@@ -12,8 +12,8 @@ import logging
 import pytest
 import torch
 
-from bark_cli.cpu_linears import NativeBlock, PackedLinear, can_prepack, prepack_linears
-from bark_cli.native import load_native
+from bark_cli.runtime.cpu.linears import NativeBlock, PackedLinear, can_prepack, prepack_linears
+from bark_cli.runtime.cpu.native import load_native
 
 
 @pytest.fixture

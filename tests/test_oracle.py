@@ -18,13 +18,13 @@ from transformers.models.bark.generation_configuration_bark import (
     BarkSemanticGenerationConfig,
 )
 
-from bark_cli.coarse import generate_coarse
+from bark_cli.stages.coarse import generate_coarse
 from bark_cli.constants import SEMANTIC_PAD_TOKEN
-from bark_cli.fine import generate_fine
+from bark_cli.stages.fine import generate_fine
 from bark_cli.options import GenerationOptions
-from bark_cli.sampling import make_generators
-from bark_cli.semantic import generate_semantic
-from bark_cli.voices import load_voice_file
+from bark_cli.stages.sampling import make_generators
+from bark_cli.stages.semantic import generate_semantic
+from bark_cli.voices.voice import load_voice_file
 
 TEXTS = ["hello my name is suno", "i like pizza [laughs] and uh the water", "bonjour"]
 GREEDY = GenerationOptions(text_temp=0, waveform_temp=0, fine_temp=0, max_seconds=1.5)
@@ -193,7 +193,7 @@ def test_prepacked_bf16_linears_match_plain_bf16(synthesizer):
     """--half on the CPU swaps each linear for oneDNN's prepacked bf16 kernel: same function, bf16 rounding."""
     import copy
 
-    from bark_cli.cpu_linears import can_prepack, prepack_linears
+    from bark_cli.runtime.cpu.linears import can_prepack, prepack_linears
 
     if not can_prepack():
         pytest.skip("no oneDNN bf16 linear kernels in this torch build")
@@ -211,7 +211,7 @@ def test_int8_linears_stay_close_to_fp32(synthesizer):
     """--quantize int8: per-row int8 weights; logits move by a few percent of their range, no more."""
     import copy
 
-    from bark_cli.cpu_linears import quantize_linears
+    from bark_cli.runtime.cpu.linears import quantize_linears
 
     net = synthesizer.networks.semantic
     quantized = quantize_linears(copy.deepcopy(net))
@@ -229,7 +229,7 @@ def test_codebook_head_slices_give_the_full_heads_logits(synthesizer, form):
     import copy
 
     from bark_cli.constants import COARSE_CODEBOOK_VOCAB
-    from bark_cli.cpu_linears import can_prepack, prepack_linears, quantize_linears
+    from bark_cli.runtime.cpu.linears import can_prepack, prepack_linears, quantize_linears
 
     net = copy.deepcopy(synthesizer.networks.coarse)
     assert len(net.head_slices) == len(COARSE_CODEBOOK_VOCAB)

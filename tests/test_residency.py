@@ -11,7 +11,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from bark_cli.residency import file_mappings, to_releasing
+from bark_cli.runtime.cpu.residency import file_mappings, to_releasing
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="releases pages on Linux only")
 
@@ -97,7 +97,7 @@ def test_load_from_a_checkpoint_matches_converting_in_memory(tiny_checkpoint, tm
     bf16 first) against transformers' weights cast with Module.to."""
     from transformers import BarkModel
 
-    from bark_cli.models import load_networks
+    from bark_cli.runtime.loading import load_networks
     from bark_cli.options import RuntimeOptions
 
     checkpoint = shutil.copytree(tiny_checkpoint, tmp_path / "tiny")  # a file no other test has mapped

@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bark_cli.constants import MAX_TEXT_TOKENS
-from bark_cli.segmenter import CUE_SPAN, Splitter, split_text
-from bark_cli.text import count_tokens, estimate_seconds
+from bark_cli.text.segmenter import CUE_SPAN, Splitter, split_text
+from bark_cli.text.normalize import count_tokens, estimate_seconds
 
 
 @pytest.fixture(scope="session")

@@ -233,7 +233,7 @@ def test_completion_offers_voice_names_without_torch(tmp_path):
     code = (
         "import os, sys\n"
         "os.environ.update(_BARK_COMPLETE='complete_bash', COMP_WORDS='bark say --voice v2/en_speaker_', COMP_CWORD='3')\n"
-        "from bark_cli.cli import main\n"
+        "from bark_cli.cli.app import main\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "print('torch' in sys.modules, file=sys.stderr)\n"
     )

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from bark_cli.cli import app
+from bark_cli.cli.app import app
 from bark_cli.errors import VoiceError
-from bark_cli.voice_library import list_voices, preset_dir, resolve_voice
-from bark_cli.voices import load_voice_file
+from bark_cli.voices.library import list_voices, preset_dir, resolve_voice
+from bark_cli.voices.voice import load_voice_file
 
 LANGUAGES = "en de es fr hi it ja ko pl pt ru tr zh".split()
 runner = CliRunner()

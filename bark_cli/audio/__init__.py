@@ -1,0 +1,1 @@
+"""Audio out: joining segments, file formats and tags, subtitles and manifests (leaf: no torch)."""

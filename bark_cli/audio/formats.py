@@ -1,0 +1,140 @@
+"""Audio out: formats and tags, files written atomically, a WAV on stdout, or raw PCM streamed as it comes."""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+from ..constants import SAMPLE_RATE
+from ..errors import OutputClosedError, OutputError
+from ..files import atomic_open, check_writable
+
+STDOUT = Path("-")
+# Format name -> (libsndfile container, subtype). 16-bit PCM unless the format is lossy.
+FORMATS = {
+    "wav": ("WAV", "PCM_16"),
+    "flac": ("FLAC", "PCM_16"),
+    "ogg": ("OGG", "VORBIS"),
+    "mp3": ("MP3", "MPEG_LAYER_III"),
+}
+COMMENT_CHARS = 300  # the text in the comment tag is cut at a word boundary past this
+
+
+@dataclass(frozen=True)
+class AudioFormat:
+    name: str  # wav | flac | ogg | mp3
+    container: str  # libsndfile format
+    subtype: str  # libsndfile subtype
+
+
+@dataclass(frozen=True)
+class Tags:
+    title: str
+    artist: str
+    comment: str
+
+
+def audio_format(path: Path, name: str | None = None, float32: bool = False) -> AudioFormat:
+    """The format for ``path``: a known extension decides; ``name`` (--format) serves stdout and other
+    names; stdout defaults to wav.
+
+    Checked before any generation: unknown names, --float outside wav, mp3 without libsndfile support.
+    """
+    suffix = path.suffix.lower().lstrip(".")
+    if path != STDOUT and suffix in FORMATS:
+        name = suffix
+    elif name is None:
+        if path != STDOUT:
+            known = ", ".join(f".{f}" for f in FORMATS)
+            raise OutputError(
+                f"cannot write {path}: unknown audio extension {path.suffix or '(none)'!r}; use {known} or --format"
+            )
+        name = "wav"
+    name = name.lower()
+    if name not in FORMATS:
+        raise OutputError(f"--format {name}: unknown format; use one of {', '.join(FORMATS)}")
+    container, subtype = FORMATS[name]
+    if float32:
+        if name != "wav":
+            raise OutputError(f"--float writes 32-bit float WAV; it does not apply to {name}")
+        subtype = "FLOAT"
+    import soundfile
+
+    if container not in soundfile.available_formats():
+        version = soundfile.__libsndfile_version__
+        raise OutputError(f"this libsndfile ({version}) cannot write {name}; use wav, flac or ogg")
+    return AudioFormat(name, container, subtype)
+
+
+def make_tags(text: str, model: str) -> Tags:
+    words = " ".join(text.split())
+    if len(words) > COMMENT_CHARS:
+        words = words[:COMMENT_CHARS].rsplit(" ", 1)[0] + " …"
+    title = " ".join(words.split()[:8])
+    return Tags(title=title, artist=f"bark-cli ({model})", comment=words)
+
+
+def encode(stream: BinaryIO, audio: np.ndarray, fmt: AudioFormat, tags: Tags | None) -> None:
+    import soundfile
+
+    with soundfile.SoundFile(stream, "w", SAMPLE_RATE, 1, fmt.subtype, format=fmt.container) as sound:
+        if tags is not None:
+            sound.title, sound.artist, sound.comment = tags.title, tags.artist, tags.comment
+        sound.write(np.clip(audio, -1.0, 1.0))
+
+
+def check_output(path: Path) -> None:
+    if path != STDOUT:
+        check_writable(path)
+
+
+def write_audio(path: Path, audio: np.ndarray, fmt: AudioFormat, tags: Tags | None = None, stdout: BinaryIO | None = None) -> None:
+    """Write mono float ``audio`` (N,) to ``path`` atomically, or as one complete file to ``stdout``."""
+    if path != STDOUT:
+        with atomic_open(path) as stream:
+            encode(stream, audio, fmt, tags)
+        return
+    buffer = io.BytesIO()  # the WAV header needs the length: encode whole, then send
+    encode(buffer, audio, fmt, tags)
+    send(stdout, buffer.getvalue())
+
+
+def pcm16(audio: np.ndarray) -> bytes:
+    """16-bit little-endian PCM bytes of float audio, converted by libsndfile exactly as in a 16-bit WAV."""
+    import soundfile
+
+    buffer = io.BytesIO()
+    soundfile.write(buffer, np.clip(audio, -1.0, 1.0), SAMPLE_RATE, format="RAW", subtype="PCM_16", endian="LITTLE")
+    return buffer.getvalue()
+
+
+def send(stdout: BinaryIO, data: bytes) -> None:
+    """Write ``data`` at once, past stdout's buffer (a listener hears each segment as it is made); a closed
+    pipe is no error."""
+    try:
+        stdout.flush()
+        try:
+            fd = stdout.fileno()
+        except (AttributeError, io.UnsupportedOperation):  # an in-memory stream takes everything at once
+            stdout.write(data)
+            return
+        _write_all(fd, memoryview(data))
+    except BrokenPipeError as exc:
+        raise OutputClosedError("stdout was closed") from exc
+
+
+def _write_all(fd: int, view: memoryview) -> None:
+    """Write every byte to ``fd``, past partial writes (a pipe, a signal) and a non-blocking descriptor
+    (a parent may share one with O_NONBLOCK set: wait until it can take more instead of dropping the rest)."""
+    import select
+
+    while view:
+        try:
+            view = view[os.write(fd, view) :]
+        except BlockingIOError:
+            select.select([], [fd], [])

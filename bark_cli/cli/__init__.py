@@ -1,0 +1,1 @@
+"""The `bark` command line: the Typer app, one module per command; imports no torch."""

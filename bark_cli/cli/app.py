@@ -1,0 +1,90 @@
+"""The `bark` command: assembles the command groups and feeds the user's defaults to them.
+
+Nothing heavy is imported here (no torch), so ``--help`` and shell completion stay instant; commands import
+the library when they run.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from .. import __version__
+from . import batch, cache, config, models, say, split, voices
+
+app = typer.Typer(
+    name="bark",
+    help="Text to speech with Suno's Bark, from the terminal.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=True,  # --install-completion and --show-completion SHELL for bash, zsh, fish, powershell
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+# Commands whose options take their defaults from the config file and BARK_* variables.
+CONFIGURABLE = ("say", "split", "batch")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"bark-cli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    version: Annotated[
+        Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = None,
+) -> None:
+    """Text to speech with Suno's Bark, from the terminal."""
+    if ctx.resilient_parsing or ctx.invoked_subcommand not in CONFIGURABLE:
+        return  # shell completion, or a command without configurable options
+    from .common import reporting_errors
+    from .settings import default_map
+
+    commands = ctx.command.commands  # the group's subcommands, by name
+    params = {name: [p.name for p in commands[name].params] for name in CONFIGURABLE}
+    with reporting_errors():
+        ctx.default_map = default_map(params)
+
+
+app.command("say")(say.say)
+app.command("split")(split.split)
+app.command("batch")(batch.batch)
+app.add_typer(voices.app, name="voices")
+app.add_typer(config.app, name="config")
+app.add_typer(models.app, name="models")
+app.add_typer(cache.app, name="cache")
+
+
+def _stdout_identity() -> tuple[int, int] | None:
+    try:
+        status = os.fstat(sys.stdout.fileno())
+    except (OSError, ValueError):
+        return None
+    return status.st_dev, status.st_ino
+
+
+def main() -> None:
+    from ..errors import OutputClosedError
+
+    stdout = _stdout_identity()
+    # A fixed program name: usage lines and the completion variable (_BARK_COMPLETE) read the same
+    # whether started as `bark` or `python -m bark_cli`.
+    try:
+        app(prog_name="bark")
+    except BrokenPipeError:  # `bark --help | head -1`: the reader left; end quietly like other tools
+        from .common import silence_stdout
+
+        silence_stdout()
+        raise SystemExit(OutputClosedError.exit_code) from None
+    except SystemExit as exc:
+        # rich (typer's help) meets a closed pipe by pointing stdout at /dev/null and exiting 1; the
+        # swapped stdout tells that exit apart from a real error: the reader left, exit like our commands.
+        if exc.code == 1 and stdout is not None and _stdout_identity() != stdout:
+            raise SystemExit(OutputClosedError.exit_code) from None
+        raise

@@ -1,0 +1,1 @@
+"""The pipeline stages, one module each: sampling, semantic, coarse, fine, codec."""

@@ -1,0 +1,1 @@
+"""Text in: normalisation, token ids, speech-length estimates, and segmentation (leaf: no torch)."""

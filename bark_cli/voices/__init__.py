@@ -1,0 +1,1 @@
+"""Voices: the prompt arrays and their validation, name resolution, and the shipped presets (leaf)."""
