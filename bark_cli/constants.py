@@ -13,6 +13,7 @@ CODEC_FRAME_RATE = 75  # frames per second (SAMPLE_RATE / SAMPLES_PER_FRAME)
 CODEBOOK_SIZE = 1024  # codes per EnCodec codebook
 N_COARSE_CODEBOOKS = 2  # codebooks predicted by the coarse model
 N_FINE_CODEBOOKS = 8  # codebooks decoded at 6 kbps
+AUDIO_FORMATS = ("wav", "flac", "ogg", "mp3")  # file formats bark writes (audio/formats.py maps them to libsndfile)
 
 # --- semantic ("text") model ---------------------------------------------------------------------------
 SEMANTIC_RATE_HZ = 49.9  # semantic tokens per second of audio
@@ -27,9 +28,8 @@ MAX_SEMANTIC_HISTORY = 256  # voice semantic tokens used as history
 MAX_SEMANTIC_STEPS = 768  # semantic tokens per generation at most (~15.4 s)
 
 # --- coarse model -------------------------------------------------------------------------------------
-COARSE_RATE_HZ = 75  # coarse frames per second (= CODEC_FRAME_RATE)
 # Coarse tokens (two codebooks interleaved) per semantic token: 75 / 49.9 * 2 ~= 3.006.
-SEMANTIC_TO_COARSE_RATIO = COARSE_RATE_HZ / SEMANTIC_RATE_HZ * N_COARSE_CODEBOOKS
+SEMANTIC_TO_COARSE_RATIO = CODEC_FRAME_RATE / SEMANTIC_RATE_HZ * N_COARSE_CODEBOOKS
 COARSE_SEMANTIC_PAD_TOKEN = 12_048  # pads the semantic window
 COARSE_INFER_TOKEN = 12_050
 MAX_COARSE_INPUT_TOKENS = 256  # semantic tokens in each coarse window

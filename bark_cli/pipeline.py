@@ -1,24 +1,59 @@
-"""The pipeline: batches of segments through semantic -> coarse -> fine -> codec, on one `Synthesizer`."""
+"""The pipeline that `bark say` and `bark batch` both drive.
+
+A `Recording` is one text to render (a `bark say`, or one batch item): its segments' texts, its voice,
+its generation options and its base seed. `Pipeline.render` takes any number of recordings and hands
+back every segment's audio, each recording's in order, taking codes from the segment cache or generating
+them through semantic -> coarse -> fine -> codec on one `Synthesizer`. The rules, stated once:
+
+- Seeds: segment seed = (base seed + CRC-32 of the segment's UTF-8 text + n) mod 2^63, where n counts the
+  earlier segments of the same recording with the same text. The base seed is --seed, or a JSONL item's
+  own "seed"; without one, `bark say` draws a random one (shown with -v) and `bark batch` uses 0. A
+  segment's seed depends on its own text, not on its position: editing, adding or removing one sentence
+  leaves every other segment's seed, and so its cached codes, as they were.
+- Voice: with no voice, a recording's first segment is generated first and its own output becomes the
+  voice of the others, so one text keeps one speaker while the rest stay independent and batchable.
+- Batches: the segments of every recording given at once share the stage batches (rows of one batch share
+  their generation options), longest first so rows of a batch end together, or in text order for
+  streaming (the first audio comes sooner). Each row samples from its own generator, so a segment's codes
+  do not depend on its batch.
+- Cache: `segment_key` (see batch/cache.py); --no-cache neither reads nor writes it.
+"""
 
 from __future__ import annotations
 
+import time
+import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from .batch.cache import SegmentCache, content_key, voice_digest
+from .options import GenerationOptions, RuntimeOptions
+from .progress import NullProgress, Progress
+from .runtime.loading import Networks, load_networks, load_tokenizer
+from .schema import key_values
 from .stages.codec import decode
 from .stages.coarse import generate_coarse
 from .stages.fine import generate_fine
-from .runtime.loading import Networks, load_networks
-from .options import GenerationOptions, RuntimeOptions
-from .progress import NullProgress, Progress
 from .stages.sampling import make_generators
 from .stages.semantic import generate_semantic
-from .text.normalize import text_token_ids
-from .voices.voice import Voice
+from .text.normalize import count_tokens, text_token_ids
+from .text.segmenter import TextSegment, split_text
+from .voices.voice import FIRST_SEGMENT_VOICE, Voice
 
-SEED_MODULUS = 2**63  # per-segment seeds wrap around within torch's seed range
+SEED_MODULUS = 2**63  # segment seeds wrap around within torch's seed range
+
+
+def segment_seeds(seed: int, texts: list[str]) -> list[int]:
+    """Each segment's seed, by the seeds rule of the module docstring."""
+    seen: dict[str, int] = {}
+    seeds = []
+    for text in texts:
+        n = seen.get(text, 0)
+        seen[text] = n + 1
+        seeds.append((seed + zlib.crc32(text.encode("utf-8")) + n) % SEED_MODULUS)
+    return seeds
 
 
 @dataclass(frozen=True)
@@ -35,10 +70,11 @@ class SegmentResult:
     audio: np.ndarray  # (N * 320,) float32 at 24 kHz
     semantic: np.ndarray  # (T,) semantic tokens
     fine: np.ndarray  # (8, N) codes; fine[:2] are the coarse codes
+    cached: bool = False  # the codes came from the segment cache
 
 
 class Synthesizer:
-    """The loaded networks, tokenizer, device, dtype and offload policy: created once, passed explicitly."""
+    """The loaded networks: runs one batch of segments through every stage."""
 
     def __init__(self, networks: Networks):
         self.networks = networks
@@ -64,63 +100,173 @@ class Synthesizer:
             coarse = generate_coarse(nets.coarse, semantic, voices, options.coarse, generators, progress)
         with nets.on_device(nets.fine):
             fine = generate_fine(nets.fine, coarse, voices, options.fine, generators, progress)
-        with nets.on_device(nets.codec):
-            progress.start("codec", len(fine), "segments")
-            audio = []
-            for codes in fine:
-                audio.append(decode(nets.codec, codes))
-                progress.advance("codec")
-            progress.finish("codec")
+        progress.start("codec", len(fine), "segments")
+        audio = []
+        for codes in fine:
+            audio.append(self.decode(codes))
+            progress.advance("codec")
+        progress.finish("codec")
         return [SegmentResult(a, s, f) for a, s, f in zip(audio, semantic, fine)]
 
-
-def segment_seed(seed: int, index: int) -> int:
-    return (seed + index) % SEED_MODULUS
+    def decode(self, fine: np.ndarray) -> np.ndarray:
+        with self.networks.on_device(self.networks.codec):
+            return decode(self.networks.codec, fine)
 
 
 def voice_from(semantic: np.ndarray, fine: np.ndarray) -> Voice | None:
     """A segment's own output (semantic tokens, 8 codebooks) as a voice prompt; None for no speech."""
     if semantic.size == 0 or fine.shape[1] == 0:
         return None
-    return Voice("(first segment)", semantic, fine[:2], fine)
+    return Voice(FIRST_SEGMENT_VOICE, semantic, fine[:2], fine)
 
 
-def render(
-    synthesizer: Synthesizer,
-    texts: list[str],
-    voice: Voice | None,
-    options: GenerationOptions,
-    seed: int,
-    batch_size: int,
-    progress: Progress = NullProgress(),
-    in_order: bool = False,
-) -> Iterator[tuple[int, SegmentResult]]:
-    """Yield (index, result) for all ``texts`` in text order, each as soon as it and all before it are done.
+@dataclass
+class Recording:
+    """One text to render: its segments' texts, its voice (None: its first segment's), options, base seed."""
 
-    Segment i uses seed + i. With no ``voice``, the first segment runs alone and its output becomes the
-    voice of the others, so one text keeps one speaker while the rest stay independent and batchable.
-    Batches go longest first (rows of similar length idle less), or in text order with ``in_order``
-    (for streaming: the first audio comes sooner).
-    """
-    progress.start("segments", len(texts), "segments")
-    todo = list(range(len(texts)))
-    done: dict[int, SegmentResult] = {}
-    next_index = 0
-    if voice is None and len(texts) > 1:
-        [first] = synthesizer.generate([Segment(texts[0], None, seed)], options, progress)
-        progress.advance("segments")
-        voice = voice_from(first.semantic, first.fine)
-        yield 0, first
-        todo, next_index = todo[1:], 1
-    if not in_order:
-        lengths = {i: len(synthesizer.token_ids(texts[i])) for i in todo}
-        todo.sort(key=lambda i: -lengths[i])
-    for start in range(0, len(todo), batch_size):
-        batch = todo[start : start + batch_size]
-        segments = [Segment(texts[i], voice, segment_seed(seed, i)) for i in batch]
-        done.update(zip(batch, synthesizer.generate(segments, options, progress)))
-        progress.advance("segments", len(batch))
-        while next_index in done:
-            yield next_index, done.pop(next_index)
-            next_index += 1
-    progress.finish("segments")
+    texts: list[str]
+    voice: Voice | None
+    options: GenerationOptions
+    seed: int
+    seeds: list[int] = field(init=False)  # each segment's (the seeds rule)
+
+    def __post_init__(self) -> None:
+        self.seeds = segment_seeds(self.seed, self.texts)
+
+
+@dataclass
+class RenderStats:
+    generated: int = 0  # segments generated through the stages
+    cached: int = 0  # segments whose codes came from the cache
+    compute_seconds: float = 0.0  # generating and decoding
+
+
+class Pipeline:
+    """Renders recordings with one checkpoint and runtime; the networks load on the first segment that needs
+    them (`bark batch` with everything cached, or `bark split`, load the tokenizer only)."""
+
+    def __init__(
+        self,
+        runtime: RuntimeOptions,
+        cache: SegmentCache | None = None,
+        progress: Progress = NullProgress(),
+        reuse: bool = True,
+        synthesizer: Synthesizer | None = None,
+    ):
+        """``cache``: where segment codes are kept (None: nowhere); ``reuse`` False generates every segment
+        again and refreshes the cache (bark batch --force); ``synthesizer``: networks already loaded
+        with ``runtime`` (else they load when first needed)."""
+        self.runtime, self.cache, self.progress, self.reuse = runtime, cache, progress, reuse
+        self.stats = RenderStats()
+        self._synthesizer = synthesizer
+        self._tokenizer = None
+        self._runtime_key: dict | None = None
+
+    @property
+    def synthesizer(self) -> Synthesizer:
+        if self._synthesizer is None:
+            self._synthesizer = Synthesizer.load(self.runtime)
+        return self._synthesizer
+
+    @property
+    def tokenizer(self):
+        if self._synthesizer is not None:
+            return self._synthesizer.networks.tokenizer
+        if self._tokenizer is None:
+            self._tokenizer = load_tokenizer(self.runtime.model)
+        return self._tokenizer
+
+    def plan(self, text: str, segment_seconds: float, language: str | None = None) -> list[TextSegment]:
+        """``text`` split into segments that each fit one generation (text/segmenter.py)."""
+        return split_text(text, lambda t: count_tokens(self.tokenizer, t), segment_seconds, language)
+
+    @property
+    def runtime_key(self) -> dict:
+        """The runtime options that decide the codes, resolved: the checkpoint's fingerprint for its name,
+        the device type for "auto"."""
+        if self._runtime_key is None:
+            from .runtime.device import resolve_device
+            from .runtime.hub import checkpoint_dir, fingerprint
+
+            resolved = replace(
+                self.runtime,
+                model=fingerprint(checkpoint_dir(self.runtime.model)) + ":" + self.runtime.model,
+                device=resolve_device(self.runtime.device).type,
+            )
+            self._runtime_key = key_values(resolved)
+        return self._runtime_key
+
+    def segment_key(self, voice: Voice | None, text: str, options: GenerationOptions, seed: int) -> str:
+        """The cache key of one segment's codes (batch/cache.py)."""
+        return content_key(
+            {**self.runtime_key, **key_values(options), "voice": voice_digest(voice), "text": text, "seed": seed}
+        )
+
+    def render(
+        self, recordings: list[Recording], batch_size: int, in_order: bool = False
+    ) -> Iterator[tuple[int, int, SegmentResult]]:
+        """Yield (recording index, segment index, result) for every segment, each recording's segments in
+        order, each as soon as it and the ones before it are done. Voice-less recordings get their voice
+        (``recording.voice``) from their first segment here."""
+        done: list[dict[int, SegmentResult]] = [{} for _ in recordings]
+        ready = [0] * len(recordings)
+        self.progress.start("segments", sum(len(r.texts) for r in recordings), "segments")
+
+        def flush() -> Iterator[tuple[int, int, SegmentResult]]:
+            for r, results in enumerate(done):
+                while ready[r] in results:
+                    result = results.pop(ready[r])
+                    if result.audio is None:  # from the cache: decode its codes
+                        started = time.perf_counter()
+                        result = replace(result, audio=self.synthesizer.decode(result.fine))
+                        self.stats.compute_seconds += time.perf_counter() - started
+                    yield r, ready[r], result
+                    ready[r] += 1
+
+        firsts = [(r, 0) for r, rec in enumerate(recordings) if rec.voice is None and len(rec.texts) > 1]
+        for _ in self._fill(recordings, firsts, done, batch_size, in_order):
+            pass
+        for r, _ in firsts:
+            recordings[r].voice = voice_from(done[r][0].semantic, done[r][0].fine)
+        yield from flush()
+        rest = [(r, i) for r, rec in enumerate(recordings) for i in range(len(rec.texts)) if i not in done[r] and i >= ready[r]]
+        for _ in self._fill(recordings, rest, done, batch_size, in_order):
+            yield from flush()
+        self.progress.finish("segments")
+
+    def _fill(self, recordings, rows, done, batch_size: int, in_order: bool) -> Iterator[None]:
+        """Put the result of every (recording, segment) row into ``done``: cached ones first, then the
+        others generated batch by batch; yields after each step so the caller can hand results on."""
+        todo = []
+        for r, i in rows:
+            rec = recordings[r]
+            key = None if self.cache is None else self.segment_key(rec.voice, rec.texts[i], rec.options, rec.seeds[i])
+            hit = self.cache.get(key) if key is not None and self.reuse else None
+            if hit is None:
+                todo.append((r, i, key))
+                continue
+            done[r][i] = SegmentResult(None, hit.semantic, hit.fine, cached=True)
+            self.stats.cached += 1
+            self.progress.advance("segments")
+        yield
+        # Rows of one batch share their options: group by them (in text order, a group per run of equal ones).
+        group = {id(rec.options): str(key_values(rec.options)) for rec in recordings}
+        if not in_order:
+            length = {(r, i): len(self.synthesizer.token_ids(recordings[r].texts[i])) for r, i, _ in todo}
+            todo.sort(key=lambda row: (group[id(recordings[row[0]].options)], -length[row[:2]]))
+        while todo:
+            options = recordings[todo[0][0]].options
+            batch = []
+            while todo and len(batch) < batch_size and group[id(recordings[todo[0][0]].options)] == group[id(options)]:
+                batch.append(todo.pop(0))
+            segments = [Segment(recordings[r].texts[i], recordings[r].voice, recordings[r].seeds[i]) for r, i, _ in batch]
+            started = time.perf_counter()
+            results = self.synthesizer.generate(segments, options, self.progress)
+            self.stats.compute_seconds += time.perf_counter() - started
+            for (r, i, key), result in zip(batch, results):
+                if self.cache is not None:
+                    self.cache.put(key, result.semantic, result.fine)
+                done[r][i] = result
+                self.stats.generated += 1
+            self.progress.advance("segments", len(batch))
+            yield

@@ -140,3 +140,14 @@ def test_cache_info_and_clear(batch, tmp_path):
     assert json.loads(info.stdout)["entries"] == 0
     code, events, _ = batch("book.txt", "-d", "out", "--force")
     assert summary_of(events)["rendered"] == 2
+
+
+def test_a_line_that_is_not_utf8_fails_alone(batch, tmp_path):
+    (tmp_path / "lines.txt").write_bytes(b"hello my name is suno\nbad \xff line\ni like pizza\n")
+    code, events, stderr = batch("lines.txt", "-d", "out")
+    assert code == 7, stderr
+    status = {e["source"]: e for e in events if e["event"] == "item"}
+    assert status["lines.txt:2"]["status"] == "failed"
+    assert "line 2 is not UTF-8 text (invalid byte at offset 4)" in status["lines.txt:2"]["error"]
+    assert status["lines.txt:1"]["status"] == status["lines.txt:3"]["status"] == "rendered"
+    assert summary_of(events)["failed"] == 1

@@ -29,22 +29,24 @@ def say(tiny_checkpoint):
 
 def test_say_writes_24khz_mono_wav_of_whole_frames(say, synthesizer, tmp_path):
     from bark_cli.options import GenerationOptions
-    from bark_cli.pipeline import Segment
+    from bark_cli.pipeline import Segment, segment_seeds
 
-    out = tmp_path / "hello.wav"
-    result = say(TEXT, "-o", str(out), "--seed", "7")
+    (tmp_path / "out").mkdir()
+    out = tmp_path / "out" / "hello.wav"
+    result = say(TEXT, "-o", str(out), "--seed", "7", "--max-seconds", "2")
     assert result.exit_code == 0, result.output
     info = soundfile.info(out)
     assert (info.samplerate, info.channels, info.subtype) == (SAMPLE_RATE, 1, "PCM_16")
-    [expected] = synthesizer.generate([Segment(TEXT, seed=7)], GenerationOptions(seed=7))
+    [seed] = segment_seeds(7, [TEXT])
+    [expected] = synthesizer.generate([Segment(TEXT, seed=seed)], GenerationOptions(max_seconds=2))
     assert info.frames == expected.fine.shape[1] * SAMPLES_PER_FRAME > 0
-    assert not [p for p in tmp_path.iterdir() if p.name != "hello.wav"], "no temporary file left behind"
+    assert [p.name for p in out.parent.iterdir()] == ["hello.wav"], "no temporary file left behind"
 
 
 def test_same_seed_same_bytes_other_seed_other_audio(say, tmp_path):
     paths = [tmp_path / name for name in ("a.wav", "b.wav", "c.wav")]
     for path, seed in zip(paths, ("11", "11", "12")):
-        assert say("i like pizza", "-o", str(path), "--seed", seed).exit_code == 0
+        assert say("i like pizza", "-o", str(path), "--seed", seed, "--max-seconds", "2", "--no-cache").exit_code == 0
     assert paths[0].read_bytes() == paths[1].read_bytes()
     assert paths[0].read_bytes() != paths[2].read_bytes()
 
@@ -76,9 +78,9 @@ def test_voice_and_options(say, tiny_voice, tmp_path):
         (["hi", "-o", "x.wav", "--device", "tpu"], 2, "--device must be auto, cpu, cuda"),
         (["hi", "-o", "x.wav", "--device", "cuda"], 5, "--device cuda: no CUDA GPU"),
         (["hi", "-o", "x.wav", "--voice", "missing.npz"], 3, "voice file missing.npz does not exist"),
-        (["hi", "-o", "x.mp4"], 6, "unknown audio extension '.mp4'"),
-        (["hi", "-o", "x.out", "--format", "aiff"], 6, "--format aiff: unknown format"),
-        (["hi", "-o", "x.flac", "--float"], 6, "--float writes 32-bit float WAV"),
+        (["hi", "-o", "x.mp4"], 2, "unknown audio extension '.mp4'"),
+        (["hi", "-o", "x.out", "--format", "aiff"], 2, "--format must be wav, flac, ogg or mp3, got 'aiff'"),
+        (["hi", "-o", "x.flac", "--float"], 2, "--float writes 32-bit float WAV"),
         (["hi", "-o", "x.wav", "--raw"], 2, "--raw streams PCM to stdout: leave out -o"),
         (["hi", "-o", "no/such/dir/x.wav"], 6, "directory no/such/dir does not exist"),
     ],
@@ -163,7 +165,7 @@ def test_debug_variable_shows_traceback(say, tmp_path, monkeypatch):
 
 def test_int8_weights_run_on_cpu(say, tmp_path):
     out = tmp_path / "int8.wav"
-    result = say("hello my name is suno", "-o", str(out), "--quantize", "int8", "--seed", "1", "-v")
+    result = say("hello my name is suno", "-o", str(out), "--quantize", "int8", "--seed", "1", "--max-seconds", "2", "-v")
     assert result.exit_code == 0, result.output
     assert "int8 weights" in result.output
     audio, _ = soundfile.read(out)
@@ -174,8 +176,25 @@ def test_int8_weights_run_on_cpu(say, tmp_path):
 
 def test_half_precision_and_cpu_offload_run_on_cpu(say, tmp_path):
     out = tmp_path / "half.wav"
-    result = say("hello my name is suno", "-o", str(out), "--half", "--cpu-offload", "--seed", "1", "-v")
+    result = say("hello my name is suno", "-o", str(out), "--half", "--cpu-offload", "--seed", "1", "--max-seconds", "2", "-v")
     assert result.exit_code == 0, result.output
     assert "dtype bfloat16, cpu offload" in result.output
     audio, _ = soundfile.read(out)
     assert len(audio) > 0 and np.isfinite(audio).all()
+
+
+def test_half_with_int8_quantizes_the_semantic_and_coarse_networks(tiny_checkpoint):
+    """--half --quantize int8 once packed every linear for bf16 first, and int8 was silently never applied."""
+    from torch import nn
+
+    from bark_cli.options import RuntimeOptions
+    from bark_cli.runtime.cpu.linears import Int8Linear, PackedLinear, can_prepack
+    from bark_cli.runtime.loading import load_networks
+
+    networks = load_networks(RuntimeOptions(model=str(tiny_checkpoint), device="cpu", half=True, quantize="int8"))
+    kinds = (nn.Linear, PackedLinear, Int8Linear)
+    for net in (networks.semantic, networks.coarse):
+        linears = [m for m in net.modules() if isinstance(m, kinds)]
+        assert linears and all(isinstance(m, Int8Linear) for m in linears)
+    fine = [m for m in networks.fine.modules() if isinstance(m, kinds)]
+    assert all(isinstance(m, PackedLinear if can_prepack() else nn.Linear) for m in fine)

@@ -11,19 +11,27 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def test_exit_code_table_matches_errors_module():
-    for code, meaning in EXIT_CODES:
-        assert f"| {code} | {meaning} |" in README
+    """The README's table is the errors module's, row for row, and every error class's code is in it."""
+    from bark_cli.errors import BarkError
+
+    table = "| code | meaning |\n| --- | --- |\n" + "".join(f"| {code} | {meaning} |\n" for code, meaning in EXIT_CODES)
+    assert table in README
+    classes, todo = [], [BarkError]
+    while todo:
+        classes.append(todo.pop())
+        todo += classes[-1].__subclasses__()
+    assert len(classes) > 10 and {cls.exit_code for cls in classes} <= {code for code, _ in EXIT_CODES}
+    assert len({code for code, _ in EXIT_CODES}) == len(EXIT_CODES)
 
 
 def test_every_say_flag_is_documented():
-    import click
     import typer.main
 
     from bark_cli.cli.app import app
 
     command = typer.main.get_command(app).commands["say"]
     for param in command.params:
-        if isinstance(param, click.Option):
+        if param.param_type_name == "option":
             flag = max(param.opts, key=len)
             assert f"`{flag}" in README or f", {flag}" in README, f"{flag} missing from README usage"
 
@@ -32,3 +40,10 @@ def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     command = "pip install -e '.[test]' && python -m pytest"
     assert command in README and command in ci
+
+
+def test_readme_lists_the_config_keys():
+    from bark_cli.cli.settings import config_options
+
+    listed = README.split("Any of these keys can be given a default: `")[1].split("`")[0].split()
+    assert listed == list(config_options())

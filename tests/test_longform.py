@@ -10,11 +10,12 @@ import pytest
 import soundfile
 from typer.testing import CliRunner
 
-from bark_cli.audio.joins import join, trim_silence
+from bark_cli.audio.joins import Joiner, trim_silence
 from bark_cli.cli.app import app
 from bark_cli.constants import SAMPLE_RATE
 from bark_cli.options import GenerationOptions
-from bark_cli.pipeline import Segment, render, voice_from
+from bark_cli.options import RuntimeOptions
+from bark_cli.pipeline import Pipeline, Recording, Segment, segment_seeds, voice_from
 from tiny_bark import VOCAB_WORDS
 
 runner = CliRunner()
@@ -54,19 +55,26 @@ def test_5000_words_render_with_subtitles_ending_at_the_audio_end(tiny_checkpoin
     paragraphs = [p for p in source.read_text().split("\n\n") if p.strip()]
     assert gaps.count(round(0.75 * SAMPLE_RATE)) == len(paragraphs) - 1 > 0
     assert gaps.count(round(0.25 * SAMPLE_RATE)) == len(gaps) - (len(paragraphs) - 1)
-    assert [s["seed"] for s in segments[:3]] == [3, 4, 5]
+    assert [s["seed"] for s in segments] == segment_seeds(3, [s["text"] for s in segments])
     assert segments[0]["voice"] is None and segments[1]["voice"] == "(first segment)"
+
+
+def _render(synthesizer, texts, voice, options, batch_size):
+    """Each segment's result from the pipeline, and the recording (its voice and seeds) after rendering."""
+    pipeline = Pipeline(RuntimeOptions(model="unused: the synthesizer is given"), synthesizer=synthesizer)
+    recording = Recording(texts, voice, options, seed=0)
+    return [result for _, _, result in pipeline.render([recording], batch_size)], recording
 
 
 def test_first_segment_is_the_voice_of_the_rest(synthesizer):
     greedy = GenerationOptions(text_temp=0, waveform_temp=0, fine_temp=0, max_seconds=1)
     texts = ["hello my name is suno.", "i like pizza.", "the water is good."]
-    results = [r for _, r in render(synthesizer, texts, None, greedy, seed=0, batch_size=2)]
+    results, recording = _render(synthesizer, texts, None, greedy, batch_size=2)
     voice = voice_from(results[0].semantic, results[0].fine)
     for i in (1, 2):
-        [alone] = synthesizer.generate([Segment(texts[i], voice, i)], greedy)
+        [alone] = synthesizer.generate([Segment(texts[i], voice, recording.seeds[i])], greedy)
         np.testing.assert_array_equal(results[i].fine, alone.fine)
-    [no_voice] = synthesizer.generate([Segment(texts[1], None, 1)], greedy)
+    [no_voice] = synthesizer.generate([Segment(texts[1], None, recording.seeds[1])], greedy)
     assert not np.array_equal(no_voice.fine, results[1].fine)
 
 
@@ -76,17 +84,31 @@ def test_given_voice_is_used_for_every_segment(synthesizer, tiny_voice):
     greedy = GenerationOptions(text_temp=0, waveform_temp=0, fine_temp=0, max_seconds=1)
     voice = load_voice_file(tiny_voice)
     texts = ["hello my name is suno.", "i like pizza."]
-    results = [r for _, r in render(synthesizer, texts, voice, greedy, seed=0, batch_size=8)]
+    results, recording = _render(synthesizer, texts, voice, greedy, batch_size=8)
     for i, text in enumerate(texts):
-        [alone] = synthesizer.generate([Segment(text, voice, i)], greedy)
+        [alone] = synthesizer.generate([Segment(text, voice, recording.seeds[i])], greedy)
         np.testing.assert_array_equal(results[i].fine, alone.fine)
 
 
+def test_seeds_follow_each_segments_text_not_its_place():
+    """An edited, inserted or removed sentence leaves every other segment's seed (and cached codes) alone;
+    a repeated sentence still gets a seed of its own."""
+    seeds = segment_seeds(5, ["one.", "two.", "three."])
+    assert segment_seeds(5, ["one.", "new.", "two.", "three."])[2:] == seeds[1:]
+    assert segment_seeds(5, ["two.", "three."]) == seeds[1:]
+    repeated = segment_seeds(5, ["yes.", "no.", "yes."])
+    assert repeated[0] != repeated[2] and len(set(repeated)) == 3
+    assert segment_seeds(2**63 - 1, ["a"])[0] < 2**63
+
+
 def test_join_fades_and_offsets():
-    parts = [np.ones(1000, dtype=np.float32), np.ones(500, dtype=np.float32)]
-    audio, spans = join(parts, [0.5, 0.25])
+    joiner = Joiner(2, sentence_silence=0.5, paragraph_silence=0.25)
+    chunks = joiner.add(np.ones(1000, dtype=np.float32)) + joiner.add(np.ones(500, dtype=np.float32))
+    audio, spans = np.concatenate(chunks), joiner.spans
     assert spans == [(0, 1000), (13000, 13500)] and len(audio) == 13500
     assert audio[0] == 0 and audio[500] == 1 and audio[999] < 0.1 and not audio[1000:13000].any()
+    paragraph = Joiner(2, sentence_silence=0.5, paragraph_silence=0.25)
+    assert len(np.concatenate(paragraph.add(np.ones(1000, dtype=np.float32), paragraph_end=True))) == 1000 + 6000
 
 
 def test_trim_silence_keeps_a_little():
@@ -137,3 +159,27 @@ def test_long_text_input_errors(tiny_checkpoint, tmp_path, monkeypatch, args, me
     (tmp_path / "latin1.txt").write_bytes("abc\xe9".encode("latin-1"))
     result = runner.invoke(app, ["say", *args, "-o", "x.wav", "--model", str(tiny_checkpoint)])
     assert result.exit_code in (2, 6) and message in result.output, result.output
+
+
+def test_say_renders_only_the_segments_that_are_missing_or_changed(tiny_checkpoint, tmp_path):
+    """The segment cache in `bark say`: a re-run generates nothing, an edited sentence alone is generated,
+    and the file equals a render without the cache."""
+    from dataclasses import replace
+
+    from bark_cli import api
+    from bark_cli.options import RenderOptions
+
+    text = "Hello there, my name is suno. I like pizza and the water. The sound of music is good."
+    options = dict(
+        generation=GenerationOptions(seed=4, max_seconds=1),
+        runtime=RuntimeOptions(model=str(tiny_checkpoint), device="cpu"),
+        render=RenderOptions(segment_seconds=2),
+    )
+    first = api.say(text, tmp_path / "1.wav", **options)
+    assert (first.segments, first.cached) == (3, 0)
+    again = api.say(text, tmp_path / "2.wav", **options)
+    assert again.cached == 3 and (tmp_path / "1.wav").read_bytes() == (tmp_path / "2.wav").read_bytes()
+    edited = text.replace("pizza", "sound")  # the second segment; the first (the voice of the rest) stays
+    assert api.say(edited, tmp_path / "3.wav", **options).cached == 2
+    fresh = api.say(edited, tmp_path / "4.wav", **{**options, "render": replace(options["render"], no_cache=True)})
+    assert fresh.cached == 0 and (tmp_path / "3.wav").read_bytes() == (tmp_path / "4.wav").read_bytes()

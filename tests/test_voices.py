@@ -149,21 +149,24 @@ def test_import_use_and_remove_a_user_voice(tiny_voice, tiny_checkpoint, tmp_pat
 
 def test_save_voice_round_trip(tiny_checkpoint, synthesizer, tmp_path):
     from bark_cli.options import GenerationOptions
-    from bark_cli.pipeline import Segment
+    from bark_cli.pipeline import Segment, segment_seeds
 
     saved, out = tmp_path / "mine.npz", tmp_path / "first.wav"
-    args = ["say", "hello my name is suno", "--model", str(tiny_checkpoint), "--seed", "5"]
+    args = ["say", "hello my name is suno", "--model", str(tiny_checkpoint), "--seed", "5", "--max-seconds", "3"]
     result = runner.invoke(app, [*args, "-o", str(out), "--save-voice", str(saved)])
     assert result.exit_code == 0, result.output
     voice = load_voice_file(saved)
-    [first] = synthesizer.generate([Segment("hello my name is suno", seed=5)], GenerationOptions(seed=5))
+    [seed] = segment_seeds(5, ["hello my name is suno"])
+    [first] = synthesizer.generate([Segment("hello my name is suno", seed=seed)], GenerationOptions(max_seconds=3))
     np.testing.assert_array_equal(voice.semantic_prompt, first.semantic)
     np.testing.assert_array_equal(voice.fine_prompt, first.fine)
     np.testing.assert_array_equal(voice.coarse_prompt, first.fine[:2])
     # Reusing the saved voice is exact: the same prompt, seed and text give the same file twice.
     outputs = [tmp_path / "a.wav", tmp_path / "b.wav"]
     for path in outputs:
-        assert runner.invoke(app, [*args, "--voice", str(saved), "-o", str(path)]).exit_code == 0
+        assert runner.invoke(app, [*args, "--voice", str(saved), "-o", str(path), "--no-cache"]).exit_code == 0
     assert outputs[0].read_bytes() == outputs[1].read_bytes()
     bad = runner.invoke(app, [*args, "-o", str(out), "--save-voice", str(tmp_path / "v.wav")])
-    assert bad.exit_code == 3 and "must end in .npz" in bad.output
+    assert bad.exit_code == 2 and "must end in .npz" in bad.output
+    unwritable = runner.invoke(app, [*args, "-o", str(out), "--save-voice", str(tmp_path / "no" / "v.npz")])
+    assert unwritable.exit_code == 6 and "does not exist" in unwritable.output

@@ -102,6 +102,10 @@ def build_tiny_bark(directory: Path, seed: int = 0) -> Path:
         # reference never considers them; transformers' alternating-codebook processor leaves them open on
         # codebook-1 steps. Zero logits keep random weights from picking them, so the two agree.
         model.coarse_acoustics.lm_head.weight[12_048:].zero_()
+        # EnCodec's codebooks start at zero (a trained codec learns them), which would make the decoded audio
+        # the same whatever the codes: give every code its own random embedding, so audio follows the codes.
+        for layer in model.codec_model.quantizer.layers:
+            layer.codebook.embed.normal_()
     model.save_pretrained(directory)
     # save_pretrained does not write the nested Bark generation config that hub checkpoints carry.
     generation_config = BarkGenerationConfig().to_dict()

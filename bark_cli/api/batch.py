@@ -1,41 +1,44 @@
-"""`bark batch`: many items rendered unattended, resumable and safe to run from cron.
+"""`batch`: many items rendered unattended, resumable and safe to run from cron.
 
-For each window of items: take each item's lock (another run holding it: "locked"), skip items whose
-output already matches their inputs ("skipped"), split the rest into segments, then generate the
-segments that are not in the cache, items' segments sharing the stage batches: first the first segment
-of every item without a voice (it becomes that item's voice), then all other segments. Each item is
-written atomically as soon as its segments are done, with a record beside it naming its inputs.
+For each window of ``--batch-size`` items: take each item's lock (another run holding it: "locked"),
+skip items whose output already matches their inputs ("skipped"), plan the rest into segments, and hand
+them all to the pipeline as one set of recordings (pipeline.py: the cache, the first segments that become
+voices, shared stage batches). Each item is written atomically as soon as its last segment is done, with a
+record beside it naming its inputs.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import time
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from ..audio.formats import AudioFormat, make_tags, write_audio
+from ..audio.joins import Joiner
+from ..audio.subtitles import write_subtitles
+from ..batch.cache import SegmentCache, content_key, voice_digest
 from ..batch.inputs import Item
-from ..batch.cache import SegmentCache, segment_key, voice_digest
 from ..constants import SAMPLE_RATE
 from ..errors import BarkError
 from ..files import atomic_open
-from ..audio.joins import Joiner, trim_silence
-from ..options import GenerationOptions, RenderOptions, RuntimeOptions
-from ..pipeline import SEED_MODULUS, Segment, voice_from
+from ..options import GenerationOptions, OutputOptions, RenderOptions, RuntimeOptions
+from ..pipeline import Pipeline, Recording
 from ..progress import NullProgress, Progress
-from ..text.segmenter import TextSegment, split_text
-from ..audio.subtitles import Cue, write_subtitles
+from ..schema import key_values
+from ..text.segmenter import TextSegment
+from .say import check_text, language_of
 
 STATE_DIR = ".bark"  # inside --out-dir: per-output locks and records of what each output was made from
 
 
 @dataclass
 class Summary:
+    items: int = 0
     rendered: int = 0  # written, with at least one segment generated now
     cached: int = 0  # written from cached segments only
     skipped: int = 0  # output already matched its inputs
@@ -56,19 +59,13 @@ class _Work:
     """An item being rendered in this window."""
 
     item: Item
-    key: str
+    key: str  # of everything its output is made from (its record holds it)
     lock: object
-    voice: object  # Voice | None: the given voice, then the first segment's output
-    options: GenerationOptions
-    seed: int
     segments: list[TextSegment]
-    codes: dict[int, tuple] = field(default_factory=dict)  # segment index -> (semantic, fine, audio or None)
-    generated: int = 0
-
-
-def segment_seed(item_seed: int, text: str) -> int:
-    """A segment's seed from its own text, so editing one sentence re-renders only that segment."""
-    return (item_seed + zlib.crc32(text.encode("utf-8"))) % SEED_MODULUS
+    recording: Recording
+    joiner: Joiner
+    chunks: list[np.ndarray] = field(default_factory=list)
+    generated: int = 0  # segments generated now (the rest came from the cache)
 
 
 class BatchRunner:
@@ -79,8 +76,8 @@ class BatchRunner:
         generation: GenerationOptions,
         runtime: RuntimeOptions,
         render: RenderOptions,
+        out: OutputOptions = OutputOptions(),
         *,
-        voice: str | None = None,
         force: bool = False,
         subtitles: str | None = None,
         manifest: Path | None = None,
@@ -88,35 +85,27 @@ class BatchRunner:
         progress: Progress = NullProgress(),
         cache: SegmentCache | None = None,
     ):
-        from ..runtime.loading import checkpoint_dir, fingerprint, half_dtype, load_tokenizer, resolve_device
-
-        self.out_dir, self.fmt, self.generation, self.runtime, self.render = out_dir, fmt, generation, runtime, render
-        self.voice, self.force, self.subtitles, self.log, self.progress = voice, force, subtitles, log, progress
-        self.cache = cache or SegmentCache()
+        self.out_dir, self.fmt, self.generation, self.render, self.out = out_dir, fmt, generation, render, out
+        self.force, self.subtitles, self.log, self.progress = force, subtitles, log, progress
+        self.model = runtime.model
+        cache = None if render.no_cache else cache or SegmentCache()
+        self.pipeline = Pipeline(runtime, cache, progress, reuse=not force)
         self.manifest = manifest or out_dir / "manifest.jsonl"
         self.state = out_dir / STATE_DIR
         (self.state / "locks").mkdir(parents=True, exist_ok=True)
         (self.state / "done").mkdir(parents=True, exist_ok=True)
-        device = resolve_device(runtime.device)
-        dtype = half_dtype(device) if runtime.half else "float32"
-        self.runtime_tag = f"{device.type}/{str(dtype).removeprefix('torch.')}"
-        # With the weights (a cache hit when they are there): the fingerprint covers the weight files.
-        self.model_tag = fingerprint(checkpoint_dir(runtime.model)) + ":" + runtime.model
-        self.tokenizer = load_tokenizer(runtime.model)
-        self.synthesizer = None  # loaded on the first segment that must be generated
         self.summary = Summary()
 
     # --- per item ------------------------------------------------------------------------------------
-    def _options(self, item: Item) -> GenerationOptions:
-        return dataclasses.replace(self.generation, **item.options)
-
-    def _item_key(self, item: Item, voice, options: GenerationOptions, seed: int) -> str:
+    def _item_key(self, item: Item, voice, options: GenerationOptions) -> str:
+        """Everything the item's output file is made from: its text, voice content and every option
+        declared with ``key`` (options.py), with the runtime's resolved (pipeline.Pipeline.runtime_key)."""
         fields = {
-            "model": self.model_tag, "runtime": self.runtime_tag, "voice": voice_digest(voice), "text": item.text,
-            "options": dataclasses.asdict(options), "seed": seed, "render": dataclasses.asdict(self.render),
+            **self.pipeline.runtime_key, **key_values(options), **key_values(self.render), **key_values(self.out),
+            "seed": options.seed, "voice": voice_digest(voice), "text": item.text,
             "format": dataclasses.asdict(self.fmt), "subtitles": self.subtitles,
         }  # fmt: skip
-        return hashlib.sha256(json.dumps(fields, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+        return content_key(fields)
 
     def _record(self, item: Item) -> Path:
         return self.state / "done" / (item.output.replace("/", "%2F") + ".json")
@@ -134,7 +123,6 @@ class BatchRunner:
         """Lock and plan one item, or finish it here (failed, locked or skipped)."""
         from filelock import FileLock, Timeout
 
-        from ..text.normalize import count_tokens, normalize
         from ..voices.library import resolve_voice
 
         if item.error:
@@ -147,97 +135,41 @@ class BatchRunner:
             self._finish(item, "locked")
             return None
         try:
-            voice_name = item.voice if item.voice is not None else self.voice
-            voice = resolve_voice(voice_name) if voice_name else None
-            options = self._options(item)
-            seed = item.seed if item.seed is not None else (self.generation.seed or 0)
-            key = self._item_key(item, voice, options, seed)
+            options = dataclasses.replace(self.generation, **item.options)
+            if options.seed is None:
+                options = dataclasses.replace(options, seed=0)  # the seeds rule: batch's default base seed
+            voice = resolve_voice(options.voice) if options.voice is not None else None
+            key = self._item_key(item, voice, options)
             output = self.out_dir / item.output
             record = self._record(item)
             if not self.force and output.is_file() and record.is_file() and json.loads(record.read_text()).get("key") == key:
                 lock.release()
                 self._finish(item, "skipped")
                 return None
-            if not normalize(item.text):
-                raise BarkError("the text is empty")
+            check_text(item.text)
             output.parent.mkdir(parents=True, exist_ok=True)
             for stale in output.parent.glob(f".{output.name}.*.part"):  # left by a killed run; we hold the lock
                 stale.unlink(missing_ok=True)
-            segments = split_text(
-                item.text, lambda t: count_tokens(self.tokenizer, t), self.render.segment_seconds
-            )
-            return _Work(item, key, lock, voice, options, seed, segments)
+            segments = self.pipeline.plan(item.text, self.render.segment_seconds, language_of(options.voice))
+            recording = Recording([s.text for s in segments], voice, options, options.seed)
+            r = self.render
+            return _Work(item, key, lock, segments, recording, Joiner(len(segments), r.sentence_silence, r.paragraph_silence, r.trim_silence))
         except (BarkError, OSError, ValueError) as exc:
             lock.release()
             self._finish(item, "failed", error=str(exc))
             return None
 
-    # --- segments -------------------------------------------------------------------------------------
-    def _generate(self, jobs: list[tuple[_Work, int]]) -> None:
-        """Fill ``work.codes[i]`` for each (work, segment index), from the cache or generated in batches."""
-        todo: dict[str, list] = {}
-        for work, i in jobs:
-            text = work.segments[i].text
-            seed = segment_seed(work.seed, text)
-            options = {k: v for k, v in dataclasses.asdict(work.options).items() if k != "seed"}
-            key = segment_key(self.model_tag, self.runtime_tag, work.voice, text, options, seed)
-            hit = None if self.force else self.cache.get(key)
-            if hit is not None:
-                work.codes[i] = (hit.semantic, hit.fine, None)
-                self.summary.segments_cached += 1
-            else:
-                todo.setdefault(json.dumps(options, sort_keys=True), []).append((work, i, key, Segment(text, work.voice, seed)))
-        for group in todo.values():
-            group.sort(key=lambda job: -len(job[3].text))  # longest first: rows of a batch end together
-            for start in range(0, len(group), self.render.batch_size):
-                batch = group[start : start + self.render.batch_size]
-                started = time.perf_counter()
-                results = self._synthesizer().generate([job[3] for job in batch], batch[0][0].options, self.progress)
-                self.summary.compute_seconds += time.perf_counter() - started
-                for (work, i, key, _), result in zip(batch, results):
-                    self.cache.put(key, result.semantic, result.fine)
-                    work.codes[i] = (result.semantic, result.fine, result.audio)
-                    work.generated += 1
-                    self.summary.segments_generated += 1
-
-    def _synthesizer(self):
-        if self.synthesizer is None:
-            from ..pipeline import Synthesizer
-
-            self.synthesizer = Synthesizer.load(self.runtime)
-        return self.synthesizer
-
-    def _audio(self, semantic, fine, audio):
-        if audio is not None:
-            return audio
-        from ..stages.codec import decode
-
-        networks = self._synthesizer().networks
-        with networks.on_device(networks.codec):
-            return decode(networks.codec, fine)
-
     # --- output ---------------------------------------------------------------------------------------
     def _write(self, work: _Work) -> None:
         item = work.item
         try:
-            joiner = Joiner(len(work.segments))
-            chunks = []
-            for i, segment in enumerate(work.segments):
-                audio = self._audio(*work.codes[i])
-                if self.render.trim_silence:
-                    audio = trim_silence(audio)
-                pause = self.render.paragraph_silence if segment.paragraph_end else self.render.sentence_silence
-                chunks.extend(joiner.add(audio, pause))
-            import numpy as np
-
             output = self.out_dir / item.output
-            write_audio(output, np.concatenate(chunks), self.fmt, make_tags(item.text, self.runtime.model))
+            write_audio(output, np.concatenate(work.chunks), self.fmt, make_tags(item.text, self.model))
             if self.subtitles:
-                cues = [Cue(a, b, s.text) for (a, b), s in zip(joiner.spans, work.segments)]
-                write_subtitles(output.with_suffix("." + self.subtitles), cues)
+                write_subtitles(output.with_suffix("." + self.subtitles), work.joiner.spans, [s.text for s in work.segments])
             with atomic_open(self._record(item), "w", encoding="utf-8") as stream:
                 json.dump({"key": work.key, "source": item.source}, stream)
-            seconds = joiner.position / SAMPLE_RATE
+            seconds = work.joiner.position / SAMPLE_RATE
             self.summary.audio_seconds += seconds
             status = "rendered" if work.generated else "cached"
             self._finish(item, status, seconds=round(seconds, 3), segments=len(work.segments), generated=work.generated)
@@ -247,26 +179,57 @@ class BatchRunner:
             work.lock.release()
 
     def run(self, items: list[Item]) -> Summary:
-        window = max(1, self.render.batch_size)
+        self.summary.items = len(items)
+        window = self.render.batch_size
         self.progress.start("items", len(items), "items")
         for start in range(0, len(items), window):
             chunk = items[start : start + window]
             works = [w for w in (self._start(item) for item in chunk) if w is not None]
             try:
-                # First segments of voice-less items first: each becomes its item's voice.
-                self._generate([(w, 0) for w in works if w.voice is None])
-                for w in works:
-                    if w.voice is None:
-                        semantic, fine, _ = w.codes[0]
-                        w.voice = voice_from(semantic, fine)
-                self._generate([(w, i) for w in works for i in range(len(w.segments)) if i not in w.codes])
+                for r, i, result in self.pipeline.render([w.recording for w in works], self.render.batch_size):
+                    work = works[r]
+                    work.chunks.extend(work.joiner.add(result.audio, work.segments[i].paragraph_end))
+                    work.generated += not result.cached
+                    if i == len(work.segments) - 1:
+                        self._write(work)
             except BaseException:
                 for w in works:
-                    w.lock.release()
+                    if w.lock.is_locked:
+                        w.lock.release()
                 raise
-            for w in works:
-                self._write(w)
             self.progress.advance("items", len(chunk))
         self.progress.finish("items")
+        stats = self.pipeline.stats
+        self.summary.segments_generated, self.summary.segments_cached = stats.generated, stats.cached
+        self.summary.compute_seconds = stats.compute_seconds
         return self.summary
 
+
+def batch(
+    inputs: list[str],
+    out_dir: Path,
+    *,
+    by: str | None = None,
+    force: bool = False,
+    subtitles: str | None = None,
+    manifest: Path | None = None,
+    generation: GenerationOptions = GenerationOptions(),
+    runtime: RuntimeOptions = RuntimeOptions(),
+    render: RenderOptions = RenderOptions(),
+    out: OutputOptions = OutputOptions(),
+    log: Callable[[dict], None] = lambda event: None,
+    progress: Progress = NullProgress(),
+) -> Summary:
+    """Render every item of ``inputs`` (text files, JSONL, "-" for stdin; see batch/inputs.py) into
+    ``out_dir``; ``log`` gets one event per item. Items that fail are counted, the others rendered."""
+    from ..audio.formats import STDOUT, audio_format
+    from ..batch.inputs import read_items
+
+    fmt = audio_format(STDOUT, out.format, out.float32)
+    items = read_items(inputs, by, fmt.name)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    runner = BatchRunner(
+        out_dir, fmt, generation, runtime, render, out, force=force, subtitles=subtitles, manifest=manifest,
+        log=log, progress=progress,
+    )  # fmt: skip
+    return runner.run(items)

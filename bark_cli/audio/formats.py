@@ -11,11 +11,11 @@ from typing import BinaryIO
 import numpy as np
 
 from ..constants import SAMPLE_RATE
-from ..errors import OutputClosedError, OutputError
+from ..errors import InvalidOptionError, OutputClosedError, OutputError
 from ..files import atomic_open, check_writable
 
 STDOUT = Path("-")
-# Format name -> (libsndfile container, subtype). 16-bit PCM unless the format is lossy.
+# Format name (constants.AUDIO_FORMATS) -> (libsndfile container, subtype). 16-bit PCM unless lossy.
 FORMATS = {
     "wav": ("WAV", "PCM_16"),
     "flac": ("FLAC", "PCM_16"),
@@ -43,7 +43,8 @@ def audio_format(path: Path, name: str | None = None, float32: bool = False) -> 
     """The format for ``path``: a known extension decides; ``name`` (--format) serves stdout and other
     names; stdout defaults to wav.
 
-    Checked before any generation: unknown names, --float outside wav, mp3 without libsndfile support.
+    Checked before any generation: an unknown extension without --format and --float outside wav are
+    usage errors; mp3 without libsndfile support cannot be written here.
     """
     suffix = path.suffix.lower().lstrip(".")
     if path != STDOUT and suffix in FORMATS:
@@ -51,17 +52,14 @@ def audio_format(path: Path, name: str | None = None, float32: bool = False) -> 
     elif name is None:
         if path != STDOUT:
             known = ", ".join(f".{f}" for f in FORMATS)
-            raise OutputError(
+            raise InvalidOptionError(
                 f"cannot write {path}: unknown audio extension {path.suffix or '(none)'!r}; use {known} or --format"
             )
         name = "wav"
-    name = name.lower()
-    if name not in FORMATS:
-        raise OutputError(f"--format {name}: unknown format; use one of {', '.join(FORMATS)}")
-    container, subtype = FORMATS[name]
+    container, subtype = FORMATS[name]  # --format was validated against the same names (options.py)
     if float32:
         if name != "wav":
-            raise OutputError(f"--float writes 32-bit float WAV; it does not apply to {name}")
+            raise InvalidOptionError(f"--float writes 32-bit float WAV; it does not apply to {name}")
         subtype = "FLOAT"
     import soundfile
 

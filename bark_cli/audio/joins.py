@@ -1,6 +1,6 @@
 """Joining segments into one recording: trims, fades and pauses, with each segment's exact sample span.
 
-`Joiner` works one segment at a time so audio can stream out as it is made; `join` is the whole-list form.
+`Joiner` works one segment at a time so audio can stream out as it is made.
 """
 
 from __future__ import annotations
@@ -36,33 +36,27 @@ def fade(audio: np.ndarray) -> np.ndarray:
 
 
 class Joiner:
-    """Turns ``n_parts`` segments, given in order, into chunks of the joined audio."""
+    """Turns ``n_parts`` segments, given in order, into chunks of the joined audio: each part trimmed
+    (``trim``), faded when there are several, and followed by ``sentence_silence`` seconds of silence, or
+    ``paragraph_silence`` where a paragraph ends (none after the last part)."""
 
-    def __init__(self, n_parts: int):
+    def __init__(self, n_parts: int, sentence_silence: float, paragraph_silence: float, trim: bool = False):
         self.n_parts = n_parts
+        self.sentence_silence, self.paragraph_silence, self.trim = sentence_silence, paragraph_silence, trim
         self.position = 0  # samples emitted so far
         self.spans: list[tuple[int, int]] = []  # each part's (start, end) in the joined audio
 
-    def add(self, part: np.ndarray, pause_after: float) -> list[np.ndarray]:
-        """The chunks to emit for the next part: the part (faded when there are several) and the pause
-        after it (none after the last part)."""
+    def add(self, part: np.ndarray, paragraph_end: bool = False) -> list[np.ndarray]:
+        """The chunks to emit for the next part: the part and the pause after it."""
         part = part.astype(np.float32)
+        if self.trim:
+            part = trim_silence(part)
         if self.n_parts > 1:
             part = fade(part)
         self.spans.append((self.position, self.position + len(part)))
         chunks = [part]
         if len(self.spans) < self.n_parts:
-            chunks.append(np.zeros(int(round(pause_after * SAMPLE_RATE)), dtype=np.float32))
+            pause = self.paragraph_silence if paragraph_end else self.sentence_silence
+            chunks.append(np.zeros(int(round(pause * SAMPLE_RATE)), dtype=np.float32))
         self.position += sum(len(c) for c in chunks)
         return chunks
-
-
-def join(parts: list[np.ndarray], pauses: list[float]) -> tuple[np.ndarray, list[tuple[int, int]]]:
-    """Concatenate ``parts`` with ``pauses[i]`` seconds of silence after part i (the last is ignored).
-
-    Returns the audio and each part's (start, end) sample offsets in it.
-    """
-    joiner = Joiner(len(parts))
-    chunks = [c for part, pause in zip(parts, pauses) for c in joiner.add(part, pause)]
-    audio = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
-    return audio, joiner.spans

@@ -9,6 +9,7 @@ from pathlib import Path
 from ..constants import SAMPLE_RATE
 from ..errors import OutputError
 from ..files import atomic_open, check_writable
+from ..voices.voice import FIRST_SEGMENT_VOICE
 
 SUBTITLE_FORMATS = (".srt", ".vtt")
 
@@ -43,10 +44,11 @@ def format_subtitles(cues: list[Cue], vtt: bool) -> str:
     return "\n".join(blocks)
 
 
-def write_subtitles(path: Path, cues: list[Cue]) -> None:
-    text = format_subtitles(cues, vtt=path.suffix.lower() == ".vtt")
+def write_subtitles(path: Path, spans: list[tuple[int, int]], texts: list[str]) -> None:
+    """One cue per segment: ``texts[i]`` over the samples ``spans[i]`` of the output."""
+    cues = [Cue(start, end, text) for (start, end), text in zip(spans, texts)]
     with atomic_open(path, "w", encoding="utf-8") as stream:
-        stream.write(text)
+        stream.write(format_subtitles(cues, vtt=path.suffix.lower() == ".vtt"))
 
 
 def write_manifest(path: Path, manifest: dict) -> None:
@@ -55,21 +57,21 @@ def write_manifest(path: Path, manifest: dict) -> None:
         stream.write("\n")
 
 
-def build_manifest(output: Path, model: str, seed: int, voice, segments, spans: list[tuple[int, int]]) -> dict:
+def build_manifest(
+    output: Path, model: str, voice: str | None, segments, spans: list[tuple[int, int]], seeds: list[int]
+) -> dict:
     """Each segment's text, start and end (seconds), seed and voice; the first segment sets the voice
     of the others when no voice was given."""
-    from ..pipeline import segment_seed
-
     entries = []
-    for i, (segment, (start, end)) in enumerate(zip(segments, spans)):
-        own_voice = str(voice) if voice is not None else (None if i == 0 else "(first segment)")
+    for i, (segment, (start, end), seed) in enumerate(zip(segments, spans, seeds)):
+        own_voice = voice if voice is not None else (None if i == 0 else FIRST_SEGMENT_VOICE)
         entries.append(
             {
                 "index": i,
                 "text": segment.text,
                 "start": start / SAMPLE_RATE,
                 "end": end / SAMPLE_RATE,
-                "seed": segment_seed(seed, i),
+                "seed": seed,
                 "voice": own_voice,
                 "tokens": segment.tokens,
             }

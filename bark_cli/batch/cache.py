@@ -1,8 +1,10 @@
 """A content-addressed cache of segment codes, so re-runs only render what is missing or changed.
 
-A segment's key hashes everything that decides its codes: the checkpoint (model fingerprint), the device
-type and dtype, the voice's arrays, the segment text, the sampling options and the seed. The value is its
-semantic tokens and its 8 codebooks; audio is decoded again from them (EnCodec is cheap).
+The key of a segment (built by pipeline.Pipeline.segment_key) hashes everything that decides its codes:
+the checkpoint (its fingerprint), the runtime options declared with ``key`` in options.py (device type,
+precision, quantization), the voice's arrays, the segment text, the generation options declared with
+``key``, and the segment's seed. The value is its semantic tokens and its 8 codebooks; audio is decoded
+again from them (EnCodec is cheap).
 """
 
 from __future__ import annotations
@@ -36,9 +38,8 @@ def voice_digest(voice: Voice | None) -> str:
     return digest.hexdigest()
 
 
-def segment_key(model: str, runtime: str, voice: Voice | None, text: str, options: dict, seed: int) -> str:
-    """Hex key of one segment's generation (``runtime`` is e.g. "cpu/float32")."""
-    fields = {"model": model, "runtime": runtime, "voice": voice_digest(voice), "text": text, "options": options, "seed": seed}
+def content_key(fields: dict) -> str:
+    """Hex key of ``fields`` (JSON-serialisable): the same fields, in any order, give the same key."""
     return hashlib.sha256(json.dumps(fields, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 

@@ -1,7 +1,8 @@
 """Reading `bark batch` inputs into items: lines of text files, whole files, or JSONL objects.
 
-Each item knows its text, where it came from, and the output name it will be written to under the
-output directory. A malformed item carries its error instead of failing the whole batch.
+Each item knows its text, where it came from, the output name it will be written to under the output
+directory, and its own option overrides (the options declared with ``item`` in options.py). A malformed
+item, a line that is not UTF-8 included, carries its error instead of failing the whole batch.
 """
 
 from __future__ import annotations
@@ -11,11 +12,18 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-# Per-item overrides a JSONL object may carry, with their types (the rest come from the flags).
-ITEM_OPTIONS = {"text_temp": float, "waveform_temp": float, "fine_temp": float, "top_k": int, "top_p": float,
-                "min_eos_p": float, "max_seconds": float}  # fmt: skip
-JSONL_KEYS = {"text", "voice", "output", "seed", *ITEM_OPTIONS}
+from ..errors import BarkError, InputTextError
+from ..options import GROUPS
+from ..schema import Declared, coerce, declared
+
+# JSONL keys besides the item options: the text, and the output name under --out-dir.
+ITEM_FIELDS = ("text", "output")
 BY_CHOICES = ("line", "file", "jsonl")
+
+
+def item_options() -> dict[str, Declared]:
+    """The options a JSONL item may set for itself, by key."""
+    return {o.name: o for group in GROUPS for o in declared(group) if o.spec.item}
 
 
 @dataclass
@@ -24,25 +32,23 @@ class Item:
     source: str  # "book.txt:12", "ch01.txt", "<stdin>:3"
     text: str
     output: str  # relative to the output directory
-    voice: str | None = None
-    seed: int | None = None
-    options: dict = field(default_factory=dict)  # per-item generation overrides
+    options: dict = field(default_factory=dict)  # its own option values, by name (see item_options)
     error: str | None = None  # why this item cannot be rendered
 
 
-class InputError(Exception):
-    pass
-
-
-def _read(path: str) -> str:
+def _read(path: str) -> bytes:
     try:
-        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        return sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        raise InputTextError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def _decode(data: bytes, where: str) -> tuple[str, str | None]:
+    """The text, or "" and why it is not UTF-8."""
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8"), None
     except UnicodeDecodeError as exc:
-        raise InputError(f"{path} is not UTF-8 text (invalid byte at offset {exc.start})") from exc
+        return "", f"{where} is not UTF-8 text (invalid byte at offset {exc.start})"
 
 
 def _mode(path: str, by: str | None) -> str:
@@ -66,7 +72,8 @@ def _jsonl_item(number: int, source: str, line: str, default_output: str) -> Ite
         return Item(number, source, "", default_output, error=f"not valid JSON ({exc.msg})")
     if not isinstance(data, dict):
         return Item(number, source, "", default_output, error="a JSONL line must be an object")
-    unknown = set(data) - JSONL_KEYS
+    known = item_options()
+    unknown = set(data) - set(known) - set(ITEM_FIELDS)
     if unknown:
         return Item(number, source, "", default_output, error=f"unknown key(s) {', '.join(sorted(unknown))}")
     text, output = data.get("text"), data.get("output", default_output)
@@ -74,19 +81,13 @@ def _jsonl_item(number: int, source: str, line: str, default_output: str) -> Ite
         return Item(number, source, "", default_output, error="\"text\" must be a string")
     if not isinstance(output, str) or not output:
         return Item(number, source, text, default_output, error="\"output\" must be a non-empty string")
-    item = Item(number, source, text, output, data.get("voice"), data.get("seed"))
-    if item.voice is not None and not isinstance(item.voice, str):
-        item.error = "\"voice\" must be a string"
-    if item.seed is not None and (isinstance(item.seed, bool) or not isinstance(item.seed, int) or item.seed < 0):
-        item.error = "\"seed\" must be a whole number >= 0"
-    for key, kind in ITEM_OPTIONS.items():
+    item = Item(number, source, text, output)
+    for key, option in known.items():
         if key in data:
-            value = data[key]
-            if kind is float and isinstance(value, int) and not isinstance(value, bool):
-                value = float(value)
-            if not isinstance(value, kind) or isinstance(value, bool):
-                item.error = f"\"{key}\" must be a {kind.__name__}"
-            item.options[key] = value
+            try:
+                item.options[key] = coerce(option, data[key], label=f'"{key}"')
+            except BarkError as exc:
+                item.error = item.error or str(exc)
     return item
 
 
@@ -94,17 +95,22 @@ def read_items(inputs: list[str], by: str | None, extension: str) -> list[Item]:
     """All items of ``inputs`` in order; output names get ``extension`` (e.g. "wav")."""
     items: list[Item] = []
     for path in inputs:
-        mode = _mode(path, by)
-        text = _read(path)
-        stem = _stem(path)
+        mode, stem = _mode(path, by), _stem(path)
+        name = "<stdin>" if path == "-" else path
+        data = _read(path)
         if mode == "file":
-            items.append(Item(len(items) + 1, path, text, f"{stem}.{extension}"))
+            text, error = _decode(data, name)
+            items.append(Item(len(items) + 1, path, text, f"{stem}.{extension}", error=error))
             continue
-        lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+        # Line by line, each decoded alone: one bad line fails its own item only.
+        decoded = [(n, *_decode(raw, f"line {n}")) for n, raw in enumerate(data.splitlines(), 1)]
+        lines = [(n, line, error) for n, line, error in decoded if error is not None or line.strip()]
         width = _width(len(lines))
-        for k, (n, line) in enumerate(lines, 1):
-            source, output = f"{'<stdin>' if path == '-' else path}:{n}", f"{stem}-{k:0{width}d}.{extension}"
-            if mode == "jsonl":
+        for k, (n, line, error) in enumerate(lines, 1):
+            source, output = f"{name}:{n}", f"{stem}-{k:0{width}d}.{extension}"
+            if error is not None:
+                items.append(Item(len(items) + 1, source, "", output, error=error))
+            elif mode == "jsonl":
                 items.append(_jsonl_item(len(items) + 1, source, line, output))
             else:
                 items.append(Item(len(items) + 1, source, line, output))

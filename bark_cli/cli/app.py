@@ -43,7 +43,7 @@ def _root(
     """Text to speech with Suno's Bark, from the terminal."""
     if ctx.resilient_parsing or ctx.invoked_subcommand not in CONFIGURABLE:
         return  # shell completion, or a command without configurable options
-    from .common import reporting_errors
+    from .reporting import reporting_errors
     from .settings import default_map
 
     commands = ctx.command.commands  # the group's subcommands, by name
@@ -78,7 +78,7 @@ def main() -> None:
     try:
         app(prog_name="bark")
     except BrokenPipeError:  # `bark --help | head -1`: the reader left; end quietly like other tools
-        from .common import silence_stdout
+        from .reporting import silence_stdout
 
         silence_stdout()
         raise SystemExit(OutputClosedError.exit_code) from None

@@ -3,46 +3,17 @@
 from __future__ import annotations
 
 import json
-import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from .common import (
-    DEFAULTS,
-    BatchSize,
-    CpuOffload,
-    Device,
-    FineTemp,
-    Half,
-    MaxSeconds,
-    MinEosP,
-    Model,
-    ParagraphSilence,
-    Quantize,
-    Quiet,
-    SegmentSeconds,
-    SentenceSilence,
-    TextTemp,
-    TopK,
-    TopP,
-    TrimSilence,
-    Verbose,
-    VoiceName,
-    WaveformTemp,
-    options_from,
-    progress_display,
-    reporting_errors,
-    setup_logging,
-)
+from ..options import GenerationOptions, OutputOptions, RenderOptions, RuntimeOptions
+from .parameters import Quiet, Verbose, with_options
+from .reporting import progress_display, reporting_errors
 
 BATCH = "Batch"
-
-
-def _terminate(signum, frame):  # cron and systemd stop jobs with SIGTERM: clean up like Ctrl-C
-    raise KeyboardInterrupt
 
 
 def _logger(log_format: str, quiet: bool, progress):
@@ -71,6 +42,7 @@ def _logger(log_format: str, quiet: bool, progress):
     return log
 
 
+@with_options(RuntimeOptions, GenerationOptions, RenderOptions, OutputOptions)
 def batch(
     inputs: Annotated[list[str], typer.Argument(help="Text files (a line per item, or --by file), .jsonl files, or - for stdin.")],
     out_dir: Annotated[Path, typer.Option("--out-dir", "-d", help="Directory for the outputs.", rich_help_panel=BATCH)],
@@ -86,30 +58,7 @@ def batch(
     manifest: Annotated[
         Optional[Path], typer.Option("--manifest", help="Manifest file (default: OUT_DIR/manifest.jsonl).", rich_help_panel=BATCH)
     ] = None,
-    format: Annotated[str, typer.Option("--format", help="wav, flac, ogg or mp3.", rich_help_panel=BATCH)] = "wav",
-    float32: Annotated[bool, typer.Option("--float", help="32-bit float WAV.", rich_help_panel=BATCH)] = False,
-    voice: VoiceName = None,
-    model: Model = DEFAULTS["model"],
-    device: Device = "auto",
-    half: Half = False,
-    cpu_offload: CpuOffload = False,
-    quantize: Quantize = None,
-    text_temp: TextTemp = DEFAULTS["text_temp"],
-    waveform_temp: WaveformTemp = DEFAULTS["waveform_temp"],
-    fine_temp: FineTemp = DEFAULTS["fine_temp"],
-    top_k: TopK = None,
-    top_p: TopP = None,
-    min_eos_p: MinEosP = DEFAULTS["min_eos_p"],
-    max_seconds: MaxSeconds = None,
-    seed: Annotated[
-        Optional[int],
-        typer.Option("--seed", help="Base seed of every item without its own (default 0).", rich_help_panel="Generation"),
-    ] = None,
-    segment_seconds: SegmentSeconds = DEFAULTS["segment_seconds"],
-    sentence_silence: SentenceSilence = DEFAULTS["sentence_silence"],
-    paragraph_silence: ParagraphSilence = DEFAULTS["paragraph_silence"],
-    trim_silence: TrimSilence = False,
-    batch_size: BatchSize = DEFAULTS["batch_size"],
+    options: dict = None,  # every option of options.py, in its place in --help
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
@@ -118,14 +67,11 @@ def batch(
     Each item's segment seeds come from --seed (or the item's own "seed", default 0) and the segment's
     text, so an edited sentence re-renders alone. The exit code is 7 if any item failed.
     """
-    setup_logging(verbose, quiet)
-    signal.signal(signal.SIGTERM, _terminate)
-    with reporting_errors():
-        from ..audio.formats import audio_format
-        from ..api.batch import BatchRunner
-        from ..batch.inputs import BY_CHOICES, InputError, read_items
-        from ..errors import BatchItemsFailed, InputTextError, InvalidOptionError
-        from ..options import GenerationOptions, RenderOptions, RuntimeOptions
+    with reporting_errors(verbose, quiet):
+        from .. import api
+        from ..batch.inputs import BY_CHOICES
+        from ..errors import BatchItemsFailed, InvalidOptionError
+        from ..schema import build
 
         if by is not None and by not in BY_CHOICES:
             raise InvalidOptionError(f"--by must be one of {', '.join(BY_CHOICES)}, got {by!r}")
@@ -133,24 +79,15 @@ def batch(
             raise InvalidOptionError(f"--log-format must be text or json, got {log_format!r}")
         if subtitles is not None and subtitles not in ("srt", "vtt"):
             raise InvalidOptionError(f"--subtitles must be srt or vtt, got {subtitles!r}")
-        params = locals()
-        fmt = audio_format(Path("-"), format, float32)
-        generation = options_from(GenerationOptions, params)
-        render = options_from(RenderOptions, params)
-        runtime = options_from(RuntimeOptions, params)
-        try:
-            items = read_items(inputs, by, fmt.name)
-        except InputError as exc:
-            raise InputTextError(str(exc)) from exc
-        out_dir.mkdir(parents=True, exist_ok=True)
+        runtime, generation = build(RuntimeOptions, options), build(GenerationOptions, options)
+        render, out = build(RenderOptions, options), build(OutputOptions, options)
         with progress_display(quiet) as progress:
             log = _logger(log_format, quiet, progress)
-            runner = BatchRunner(
-                out_dir, fmt, generation, runtime, render, voice=voice, force=force, subtitles=subtitles,
-                manifest=manifest, log=log, progress=progress,
+            summary = api.batch(
+                inputs, out_dir, by=by, force=force, subtitles=subtitles, manifest=manifest, generation=generation,
+                runtime=runtime, render=render, out=out, log=log, progress=progress,
             )  # fmt: skip
-            summary = runner.run(items)
             if not quiet:
-                log({"event": "summary", "items": len(items), **vars(summary), "real_time_factor": summary.real_time_factor})
+                log({"event": "summary", **vars(summary), "real_time_factor": summary.real_time_factor})
         if summary.failed:
-            raise BatchItemsFailed(f"{summary.failed} of {len(items)} item(s) failed; see the log lines above")
+            raise BatchItemsFailed(f"{summary.failed} of {summary.items} item(s) failed; see the log lines above")

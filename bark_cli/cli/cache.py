@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .common import reporting_errors
+from .reporting import reporting_errors
 
 app = typer.Typer(
     help="Inspect or clear the cache of rendered segments.",

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .common import reporting_errors
+from .reporting import reporting_errors
 
 app = typer.Typer(
     help="Show and edit your defaults (TOML file < BARK_* environment < flags).",
@@ -28,20 +28,19 @@ def path() -> None:
 def show(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Every key with its value and where it came from: built-in, the file, or the environment."""
     with reporting_errors():
-        from .settings import KEYS, settings
-        from .common import BUILT_IN
+        from .settings import built_in, settings
 
         found = settings()
         rows = []
-        for key in KEYS:
+        for key, default in built_in().items():
             if key in found:
                 rows.append((key, found[key].value, found[key].source))
             else:
-                rows.append((key, BUILT_IN.get(key), "built-in"))
+                rows.append((key, default, "built-in"))
         if as_json:
             typer.echo(json.dumps([{"key": k, "value": v, "source": s} for k, v, s in rows], indent=2))
             return
-        width = max(len(k) for k in KEYS)
+        width = max(len(k) for k, _, _ in rows)
         for key, value, source in rows:
             shown = "(none)" if value is None else json.dumps(value) if isinstance(value, (bool, str)) else value
             typer.echo(f"{key:<{width}}  {shown!s:<22}  {source}")

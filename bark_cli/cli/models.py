@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .common import reporting_errors
+from .reporting import reporting_errors
 
 app = typer.Typer(
     help="List cached Bark checkpoints, or download one for offline use.",
@@ -23,7 +23,7 @@ def models(
     if ctx.invoked_subcommand is not None:
         return
     with reporting_errors():
-        from ..runtime.loading import cached_checkpoints
+        from ..runtime.hub import cached_checkpoints
 
         found = cached_checkpoints()
         if as_json:
@@ -44,6 +44,6 @@ def download(
 ) -> None:
     """Fetch a checkpoint into the Hugging Face cache now, for machines that render offline later."""
     with reporting_errors():
-        from ..runtime.loading import checkpoint_dir
+        from ..runtime.hub import checkpoint_dir
 
         typer.echo(str(checkpoint_dir(model)))

@@ -8,42 +8,16 @@ from typing import Annotated, Optional
 
 import typer
 
-from .common import (
-    DEFAULTS,
-    BatchSize,
-    CpuOffload,
-    Device,
-    FineTemp,
-    Half,
-    MaxSeconds,
-    MinEosP,
-    Model,
-    ParagraphSilence,
-    Quantize,
-    Quiet,
-    Seed,
-    SegmentSeconds,
-    SentenceSilence,
-    TextFile,
-    TextTemp,
-    TopK,
-    TopP,
-    TrimSilence,
-    Verbose,
-    VoiceName,
-    WaveformTemp,
-    options_from,
-    progress_display,
-    read_text,
-    reporting_errors,
-    setup_logging,
-    show,
-)
+from ..options import GenerationOptions, OutputOptions, RenderOptions, RuntimeOptions
+from .inputs import read_text
+from .parameters import Quiet, TextFile, Verbose, with_options
+from .reporting import progress_display, reporting_errors, show
 from .split import print_segments
 
 OUTPUT = "Output"
 
 
+@with_options(RuntimeOptions, GenerationOptions, RenderOptions, OutputOptions)
 def say(
     text: Annotated[
         Optional[str],
@@ -63,15 +37,8 @@ def say(
         bool,
         typer.Option("--raw", help="Stream 16-bit LE mono PCM at 24 kHz to stdout, segment by segment.", rich_help_panel=OUTPUT),
     ] = False,
-    format: Annotated[
-        Optional[str],
-        typer.Option("--format", help="wav, flac, ogg or mp3, for stdout and unknown extensions (a known extension wins; stdout: wav).", rich_help_panel=OUTPUT),
-    ] = None,
-    float32: Annotated[
-        bool, typer.Option("--float", help="32-bit float WAV instead of 16-bit.", rich_help_panel=OUTPUT)
-    ] = False,
+    options: dict = None,  # every option of options.py, here in --help
     file: TextFile = None,
-    voice: VoiceName = None,
     save_voice: Annotated[
         Optional[Path],
         typer.Option("--save-voice", help="Also save the first segment's prompt as a voice .npz, to reuse exactly.", rich_help_panel=OUTPUT),
@@ -87,33 +54,14 @@ def say(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the segments that would be rendered; load no network.")
     ] = False,
-    model: Model = DEFAULTS["model"],
-    device: Device = "auto",
-    half: Half = False,
-    cpu_offload: CpuOffload = False,
-    quantize: Quantize = None,
-    text_temp: TextTemp = DEFAULTS["text_temp"],
-    waveform_temp: WaveformTemp = DEFAULTS["waveform_temp"],
-    fine_temp: FineTemp = DEFAULTS["fine_temp"],
-    top_k: TopK = None,
-    top_p: TopP = None,
-    min_eos_p: MinEosP = DEFAULTS["min_eos_p"],
-    max_seconds: MaxSeconds = None,
-    seed: Seed = None,
-    segment_seconds: SegmentSeconds = DEFAULTS["segment_seconds"],
-    sentence_silence: SentenceSilence = DEFAULTS["sentence_silence"],
-    paragraph_silence: ParagraphSilence = DEFAULTS["paragraph_silence"],
-    trim_silence: TrimSilence = False,
-    batch_size: BatchSize = DEFAULTS["batch_size"],
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
     """Speak TEXT (or --file, or stdin) into audio, 24 kHz mono. Long text is split into segments."""
-    setup_logging(verbose, quiet)
-    with reporting_errors():
+    with reporting_errors(verbose, quiet):
         from .. import api
         from ..errors import OutputError
-        from ..options import GenerationOptions, RenderOptions, RuntimeOptions
+        from ..schema import build
 
         to_stdout = raw or str(output) == "-"
         if to_stdout and not dry_run and sys.stdout.isatty():
@@ -121,33 +69,21 @@ def say(
                 "refusing to write binary audio to a terminal: pipe it (| aplay -r 24000 -f S16_LE -c 1) "
                 "or redirect it (> out.wav), or use -o FILE"
             )
-        params = locals()
-        render = options_from(RenderOptions, params)
+        runtime, generation = build(RuntimeOptions, options), build(GenerationOptions, options)
+        render, out = build(RenderOptions, options), build(OutputOptions, options)
         content = read_text(text, file)
         if dry_run:
-            print_segments(api.plan(content, model, render, voice), as_json=False)
+            print_segments(api.plan(content, runtime.model, render.segment_seconds, generation.voice), as_json=False)
             return
-        generation = options_from(GenerationOptions, params)
-        runtime = options_from(RuntimeOptions, params)
         with progress_display(quiet) as progress:
             result = api.say(
-                content,
-                output,
-                raw=raw,
-                format=format,
-                float32=float32,
-                voice=voice,
-                save_voice=save_voice,
-                subtitles=subtitles,
-                manifest=manifest,
-                generation=generation,
-                runtime=runtime,
-                render=render,
-                progress=progress,
-            )
+                content, output, raw=raw, save_voice=save_voice, subtitles=subtitles, manifest=manifest,
+                generation=generation, runtime=runtime, render=render, out=out, progress=progress,
+            )  # fmt: skip
         if show(quiet):
+            cached = f", {result.cached} from cache" if result.cached else ""
             typer.echo(
-                f"{result.audio_seconds:.2f} s of audio ({result.segments} segment(s)) in "
+                f"{result.audio_seconds:.2f} s of audio ({result.segments} segment(s){cached}) in "
                 f"{result.compute_seconds:.2f} s (real-time factor {result.real_time_factor:.2f}) -> {result.output}",
                 err=True,
             )

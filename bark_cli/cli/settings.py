@@ -1,7 +1,8 @@
 """User defaults: built-in < TOML file in the user config dir < BARK_* environment < command-line flags.
 
-Keys are the option names of the commands (``text_temp`` is ``--text-temp`` and ``BARK_TEXT_TEMP``).
-The CLI feeds the merged values to click as each command's ``default_map``, so a flag always wins.
+The keys are the options declared with ``config`` in options.py, by their names (``text_temp`` is
+``--text-temp`` and ``BARK_TEXT_TEMP``), with their types and rules. The CLI feeds the merged values to
+click as each command's ``default_map``, so a flag always wins.
 """
 
 from __future__ import annotations
@@ -13,30 +14,16 @@ from pathlib import Path
 
 from ..errors import BarkError, ConfigError
 from ..files import atomic_open
+from ..options import GROUPS
+from ..schema import Declared, coerce, declared
 
 ENV_PREFIX = "BARK_"
-# key -> type. The names are the CLI options' parameter names.
-KEYS: dict[str, type] = {
-    "model": str,
-    "voice": str,
-    "device": str,
-    "half": bool,
-    "cpu_offload": bool,
-    "quantize": str,
-    "text_temp": float,
-    "waveform_temp": float,
-    "fine_temp": float,
-    "top_k": int,
-    "top_p": float,
-    "min_eos_p": float,
-    "segment_seconds": float,
-    "sentence_silence": float,
-    "paragraph_silence": float,
-    "trim_silence": bool,
-    "batch_size": int,
-    "format": str,
-}
 TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+def config_options() -> dict[str, Declared]:
+    """Every config key, in declaration order, with its declaration."""
+    return {o.name: o for group in GROUPS for o in declared(group) if o.spec.config}
 
 
 @dataclass(frozen=True)
@@ -52,9 +39,16 @@ def config_path() -> Path:
     return Path(platformdirs.user_config_dir("bark-cli")) / "config.toml"
 
 
+def _option(key: str, where: str) -> Declared:
+    options = config_options()
+    if key not in options:
+        raise ConfigError(f"unknown key {key!r} in {where}; known keys: {', '.join(options)}")
+    return options[key]
+
+
 def parse(key: str, raw: str, where: str) -> object:
     """The typed value of ``raw`` text (from the environment or `bark config set`) for ``key``."""
-    kind = _kind(key, where)
+    kind = _option(key, where).kind
     text = raw.strip()
     try:
         if kind is bool:
@@ -68,33 +62,14 @@ def parse(key: str, raw: str, where: str) -> object:
     return check(key, value, where)
 
 
-def _kind(key: str, where: str) -> type:
-    if key not in KEYS:
-        raise ConfigError(f"unknown key {key!r} in {where}; known keys: {', '.join(KEYS)}")
-    return KEYS[key]
-
-
 def check(key: str, value: object, where: str) -> object:
     """Validate one value with the same rules as the flag; ConfigError names the key and where it came from."""
-    kind = _kind(key, where)
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ConfigError(f"{key} in {where}: expected a {kind.__name__}, got {value!r}")
-    from ..audio.formats import FORMATS
-    from ..options import GenerationOptions, RenderOptions, RuntimeOptions
-
     try:
-        if key == "format":
-            if value not in FORMATS:
-                raise BarkError(f"unknown format {value!r}; use one of {', '.join(FORMATS)}")
-        else:
-            for cls in (GenerationOptions, RenderOptions, RuntimeOptions):
-                if key in cls.__dataclass_fields__:
-                    cls(**{key: value})
+        return coerce(_option(key, where), value, label=key)
+    except ConfigError:
+        raise
     except BarkError as exc:
-        raise ConfigError(f"{key} in {where}: {exc}") from None
-    return value
+        raise ConfigError(f"{key} in {where}: {str(exc).removeprefix(key + ' ')}") from None
 
 
 def read_file(path: Path | None = None) -> dict[str, object]:
@@ -114,11 +89,17 @@ def settings(path: Path | None = None) -> dict[str, Setting]:
     """Every key set by the file or the environment, with where its value came from (env beats file)."""
     path = path or config_path()
     found = {k: Setting(k, v, str(path)) for k, v in read_file(path).items()}
-    for key in KEYS:
-        raw = os.environ.get(ENV_PREFIX + key.upper())
+    for key in config_options():
+        variable = ENV_PREFIX + key.upper()
+        raw = os.environ.get(variable)
         if raw is not None and raw != "":
-            found[key] = Setting(key, parse(key, raw, f"env {ENV_PREFIX + key.upper()}"), f"env {ENV_PREFIX}{key.upper()}")
+            found[key] = Setting(key, parse(key, raw, f"env {variable}"), f"env {variable}")
     return found
+
+
+def built_in() -> dict[str, object]:
+    """Every key's built-in default (what `bark config show` reports when nothing is set)."""
+    return {key: option.default for key, option in config_options().items()}
 
 
 def _toml_value(value: object) -> str:
@@ -155,7 +136,7 @@ def set_value(key: str, raw: str) -> Path:
 def unset_value(key: str) -> Path:
     path = config_path()
     values = read_file(path)
-    _kind(key, str(path))
+    _option(key, str(path))
     values.pop(key, None)
     return write_file(values, path)
 

@@ -9,7 +9,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from .common import DEFAULTS, Model, SegmentSeconds, TextFile, read_text, reporting_errors
+from ..options import GenerationOptions, RenderOptions, RuntimeOptions
+from .inputs import read_text
+from .parameters import TextFile, with_options
+from .reporting import reporting_errors
 
 
 def print_segments(segments, as_json: bool) -> None:
@@ -28,22 +31,20 @@ def print_segments(segments, as_json: bool) -> None:
         typer.echo(f"{len(segments)} segment(s), about {total:.0f} s of speech", err=True)
 
 
+@with_options(RuntimeOptions, GenerationOptions, RenderOptions, only=("model", "voice", "segment_seconds"))
 def split(
     path: Annotated[
         Optional[Path], typer.Argument(help="UTF-8 text file to segment.", show_default=False)
     ] = None,
     file: TextFile = None,
-    model: Model = DEFAULTS["model"],
-    segment_seconds: SegmentSeconds = DEFAULTS["segment_seconds"],
-    voice: Annotated[
-        Optional[str], typer.Option("--voice", help="Voice to use (a preset's language picks sentence rules).")
-    ] = None,
+    options: dict = None,  # --model, --voice (a preset's language picks sentence rules), --segment-seconds
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of lines.")] = False,
 ) -> None:
     """Print the segments of a text: tokens, estimated seconds, text. Loads only the tokenizer."""
     with reporting_errors():
         from .. import api
-        from ..options import RenderOptions
+        from ..schema import build
 
+        runtime, generation, render = (build(cls, options) for cls in (RuntimeOptions, GenerationOptions, RenderOptions))
         content = read_text(None, path if path is not None else file)
-        print_segments(api.plan(content, model, RenderOptions(segment_seconds=segment_seconds), voice), as_json)
+        print_segments(api.plan(content, runtime.model, render.segment_seconds, generation.voice), as_json)

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .common import reporting_errors
+from .reporting import reporting_errors
 
 app = typer.Typer(
     help="List, inspect, import and remove voices.",

@@ -67,7 +67,6 @@ class _Row:
         semantic_history, self.coarse = voice_histories(voice)
         self.semantic = np.concatenate([semantic_history, semantic])
         self.base = len(semantic_history)
-        self.n_history = len(self.coarse)
         self.n_steps = coarse_steps(len(semantic))
         self.generated: list[int] = []
 

@@ -8,7 +8,6 @@ platformdirs user data dir); a shipped preset (``v2/en_speaker_6``, ``en_speaker
 from __future__ import annotations
 
 import difflib
-import os
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -18,7 +17,7 @@ import numpy as np
 
 from ..constants import CODEC_FRAME_RATE, LANGUAGES
 from ..errors import InvalidOptionError, VoiceError
-from ..files import atomic_open
+from ..files import atomic_open, check_writable
 from .voice import VOICE_KEYS, Voice, load_voice_file, validate_voice
 
 PRESET_LANGUAGE = re.compile(r"^(?:v2/)?([a-z]{2})_speaker_\d+$")
@@ -135,10 +134,8 @@ def find_voice_info(name: str) -> VoiceInfo:
 def check_voice_output(path: Path) -> None:
     """Fail before generating if ``path`` cannot take a saved voice."""
     if path.suffix != ".npz":
-        raise VoiceError(f"--save-voice {path}: a voice file must end in .npz")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir() or not os.access(parent, os.W_OK):
-        raise VoiceError(f"--save-voice {path}: directory {parent} does not exist or is not writable")
+        raise InvalidOptionError(f"--save-voice {path}: a voice file must end in .npz")
+    check_writable(path, "--save-voice: cannot write")
 
 
 def save_voice(voice: Voice, path: Path) -> None:

@@ -12,6 +12,7 @@ from ..constants import CODEBOOK_SIZE, N_COARSE_CODEBOOKS, N_FINE_CODEBOOKS, SEM
 from ..errors import VoiceError
 
 VOICE_KEYS = ("semantic_prompt", "coarse_prompt", "fine_prompt")
+FIRST_SEGMENT_VOICE = "(first segment)"  # the name of a voice taken from a recording's first segment
 
 
 @dataclass(frozen=True, eq=False)

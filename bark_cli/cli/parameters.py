@@ -1,0 +1,68 @@
+"""The command line's parameters: the option schema (options.py) turned into Typer options, plus the few
+flags every command shares. Nothing heavy is imported here, so --help and completion stay instant."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from pathlib import Path
+from typing import Annotated, Any, Callable, Optional
+
+import typer
+
+from ..schema import Declared, declared
+
+
+def complete_voice(incomplete: str) -> list[str]:
+    """Voice names for shell completion: saved voices and shipped presets (no torch, no file reads)."""
+    from ..voices.library import voice_names
+
+    return [name for name in voice_names() if name.startswith(incomplete)]
+
+
+COMPLETIONS: dict[str, Callable[[str], list[str]]] = {"voices": complete_voice}
+
+TextFile = Annotated[
+    Optional[Path], typer.Option("--file", "-f", help="Read the text from this UTF-8 file.", show_default=False)
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Also show load times, device, dtype and seed.")]
+
+
+def _typer_parameter(option: Declared) -> inspect.Parameter:
+    kind = Optional[option.kind] if option.optional else option.kind
+    info = typer.Option(
+        option.flag,
+        help=option.spec.help,
+        rich_help_panel=option.spec.panel,
+        autocompletion=COMPLETIONS.get(option.spec.complete) if option.spec.complete else None,
+    )
+    return inspect.Parameter(
+        option.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=option.default, annotation=Annotated[kind, info]
+    )
+
+
+def with_options(*groups: type, only: tuple[str, ...] | None = None):
+    """Give a command every option declared by the dataclasses ``groups`` (or just the ``only`` ones).
+
+    The options take the place of the command's ``options`` parameter, in --help too; the command is
+    called with ``options``: their values by name, to build the dataclasses from (`schema.build`) where
+    its errors are reported.
+    """
+    chosen = [o for group in groups for o in declared(group) if only is None or o.name in only]
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        signature = inspect.signature(command, eval_str=True)
+        parameters = []
+        for parameter in signature.parameters.values():
+            parameters += [_typer_parameter(o) for o in chosen] if parameter.name == "options" else [parameter]
+
+        @functools.wraps(command)
+        def run(**kwargs: Any) -> Any:
+            values = {o.name: kwargs.pop(o.name) for o in chosen}
+            return command(**kwargs, options=values)
+
+        run.__signature__ = signature.replace(parameters=parameters)  # what Typer reads
+        return run
+
+    return decorate
