@@ -31,6 +31,7 @@ import numpy as np
 from .batch.cache import SegmentCache, content_key, voice_digest
 from .options import GenerationOptions, RuntimeOptions
 from .progress import NullProgress, Progress
+from .runtime.decode import DECODE_MODES, attention_kernels, default_mode
 from .runtime.loading import Networks, load_networks, load_tokenizer
 from .schema import key_values
 from .stages.codec import decode
@@ -74,10 +75,14 @@ class SegmentResult:
 
 
 class Synthesizer:
-    """The loaded networks: runs one batch of segments through every stage."""
+    """The loaded networks: runs one batch of segments through every stage. ``decoding`` is how the semantic
+    and coarse decode steps run (runtime/decode.py; default: the best path for the device)."""
 
-    def __init__(self, networks: Networks):
+    def __init__(self, networks: Networks, decoding: str | None = None):
         self.networks = networks
+        self.decoding = decoding or default_mode(networks.device)
+        if self.decoding not in DECODE_MODES or (self.decoding == "graph" and networks.device.type != "cuda"):
+            raise ValueError(f"decoding {self.decoding!r} on {networks.device.type}")
 
     @classmethod
     def load(cls, options: RuntimeOptions) -> Synthesizer:
@@ -94,12 +99,14 @@ class Synthesizer:
         ids = [self.token_ids(s.text) for s in segments]
         voices = [s.voice for s in segments]
         generators = make_generators([s.seed for s in segments], nets.device)
-        with nets.on_device(nets.semantic):
-            semantic = generate_semantic(nets.semantic, ids, voices, options.semantic, generators, progress)
-        with nets.on_device(nets.coarse):
-            coarse = generate_coarse(nets.coarse, semantic, voices, options.coarse, generators, progress)
-        with nets.on_device(nets.fine):
-            fine = generate_fine(nets.fine, coarse, voices, options.fine, generators, progress)
+        mode = self.decoding
+        with attention_kernels(nets.device):
+            with nets.on_device(nets.semantic):
+                semantic = generate_semantic(nets.semantic, ids, voices, options.semantic, generators, progress, mode)
+            with nets.on_device(nets.coarse):
+                coarse = generate_coarse(nets.coarse, semantic, voices, options.coarse, generators, progress, mode)
+            with nets.on_device(nets.fine):
+                fine = generate_fine(nets.fine, coarse, voices, options.fine, generators, progress)
         progress.start("codec", len(fine), "segments")
         audio = []
         for codes in fine:
@@ -107,6 +114,15 @@ class Synthesizer:
             progress.advance("codec")
         progress.finish("codec")
         return [SegmentResult(a, s, f) for a, s, f in zip(audio, semantic, fine)]
+
+    def peak_gpu_mib(self) -> float | None:
+        """The most GPU memory held at once so far (MiB), on CUDA; None elsewhere."""
+        device = self.networks.device
+        if device.type != "cuda":
+            return None
+        import torch
+
+        return torch.cuda.max_memory_allocated(device) / 2**20
 
     def decode(self, fine: np.ndarray) -> np.ndarray:
         with self.networks.on_device(self.networks.codec):
@@ -167,6 +183,11 @@ class Pipeline:
         if self._synthesizer is None:
             self._synthesizer = Synthesizer.load(self.runtime)
         return self._synthesizer
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the networks have been loaded (a run with everything cached may never need them)."""
+        return self._synthesizer is not None
 
     @property
     def tokenizer(self):

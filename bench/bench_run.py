@@ -82,7 +82,7 @@ def ours_networks(bark, dtype: torch.dtype):
     return networks_from_bark(bark, tokenizer(), torch.device("cpu"), dtype)
 
 
-def run_ours(networks, batch: int, tokens: int, seed: int) -> dict:
+def run_ours(networks, batch: int, tokens: int, seed: int, decoding: str | None = None) -> dict:
     from bark_cli.options import GenerationOptions
     from bark_cli.pipeline import Segment, Synthesizer
 
@@ -93,7 +93,7 @@ def run_ours(networks, batch: int, tokens: int, seed: int) -> dict:
     segments = [Segment(TEXT, None, seed + i) for i in range(batch)]
     clock = StageClock()
     t0 = time.perf_counter()
-    results = Synthesizer(networks).generate(segments, options, clock)
+    results = Synthesizer(networks, decoding).generate(segments, options, clock)  # ends with host reads
     end = time.perf_counter()
     marks = [t0] + [clock.finished[s] for s in ("semantic", "coarse", "fine")] + [end]
     frames = sum(r.fine.shape[1] for r in results)  # fine: (8, N) per row
@@ -106,8 +106,15 @@ def run_ours(networks, batch: int, tokens: int, seed: int) -> dict:
 
 
 # --- transformers --------------------------------------------------------------------------------------
+def _sync(device: torch.device) -> None:
+    """Wait for the GPU, so a stage's time is its work and not just its launches."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def run_transformers(bark, tok, batch: int, tokens: int, seed: int) -> dict:
-    """The four steps of `BarkModel.generate`, timed one by one, on one batch of ``batch`` rows."""
+    """The four steps of `BarkModel.generate`, timed one by one, on one batch of ``batch`` rows (on the
+    device ``bark`` is on)."""
     from transformers.models.bark.generation_configuration_bark import (
         BarkCoarseGenerationConfig,
         BarkFineGenerationConfig,
@@ -124,8 +131,11 @@ def run_transformers(bark, tok, batch: int, tokens: int, seed: int) -> dict:
     configs = dict(semantic_generation_config=semantic_config, coarse_generation_config=coarse_config)
 
     torch.manual_seed(seed)
+    device = bark.semantic.device
+    _sync(device)
     t0 = time.perf_counter()
     inputs = tok([TEXT] * batch, add_special_tokens=False, padding="max_length", max_length=256, return_tensors="pt")
+    inputs = {k: v.to(device) for k, v in inputs.items()}
     semantic = bark.semantic.generate(  # (B, <= N): tokens, then 10,000 after end of speech
         inputs["input_ids"],
         semantic_generation_config=semantic_config,
@@ -136,19 +146,23 @@ def run_transformers(bark, tok, batch: int, tokens: int, seed: int) -> dict:
         min_eos_p=MIN_EOS_P,
     )
     n_semantic = int((semantic != semantic_config.semantic_pad_token).sum())  # before coarse rewrites pads
+    _sync(device)
     t1 = time.perf_counter()
     coarse, lengths = bark.coarse_acoustics.generate(  # (B, 2 * frames) interleaved codebooks; (B,)
         semantic, **configs, codebook_size=1024, return_output_lengths=True,
         do_sample=True, temperature=TEMPERATURES["coarse"],
     )
+    _sync(device)
     t2 = time.perf_counter()
     fine = bark.fine_acoustics.generate(  # (B, 8, frames)
         coarse, **configs, fine_generation_config=fine_config, codebook_size=1024, temperature=TEMPERATURES["fine"]
     )
+    _sync(device)
     t3 = time.perf_counter()
     # As BarkModel.generate by default: the whole batch through the codec in one call (all rows here
     # have the same length, so nothing is padded).
     audio = bark.codec_decode(fine)  # (B, frames * 320)
+    _sync(device)
     t4 = time.perf_counter()
     return {
         "stages": {"semantic": t1 - t0, "coarse": t2 - t1, "fine": t3 - t2, "codec": t4 - t3},

@@ -152,11 +152,15 @@ def test_help_does_not_import_torch():
     assert result.returncode == 0 and "--waveform-temp" in result.stdout
 
 
-def test_debug_variable_shows_traceback(say, tmp_path, monkeypatch):
+def test_debug_variable_shows_traceback(say, tiny_checkpoint, tmp_path, monkeypatch):
     monkeypatch.setenv("BARK_DEBUG", "1")
     out = tmp_path / "x.wav"
     # A checkpoint directory whose weights are unreadable: an error from deep in loading.
+    import shutil
+
     (tmp_path / "ckpt").mkdir()
+    for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt"):
+        shutil.copy(tiny_checkpoint / name, tmp_path / "ckpt" / name)
     (tmp_path / "ckpt" / "config.json").write_text("{not json")
     result = say("hi", "-o", str(out), model=str(tmp_path / "ckpt"))
     assert isinstance(result.exception, WeightsNotFoundError) and result.exception.__cause__ is not None

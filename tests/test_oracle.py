@@ -48,9 +48,10 @@ def _history(voice):
 
 def _oracle_semantic(oracle, synthesizer, texts, voice):
     semantic_config, _, _ = _configs(oracle)
-    tokens = synthesizer.networks.tokenizer(
-        texts, add_special_tokens=False, padding="max_length", max_length=256, return_tensors="pt"
-    )
+    from transformers import BertTokenizer
+
+    tokenizer = BertTokenizer.from_pretrained(oracle.name_or_path)  # transformers' own, for its own side
+    tokens = tokenizer(texts, add_special_tokens=False, padding="max_length", max_length=256, return_tensors="pt")
     out = oracle.semantic.generate(
         tokens["input_ids"],
         semantic_generation_config=semantic_config,
@@ -108,11 +109,17 @@ def voice(request, tiny_voice):
     return None if request.param is None else load_voice_file(tiny_voice)
 
 
-def _ours_semantic(synthesizer, texts, voice):
+@pytest.fixture(params=["dynamic", "static"])
+def mode(request):
+    """The decode path (runtime/decode.py): rows leaving as they end, or the static steps a CUDA graph
+    replays, run eagerly here."""
+    return request.param
+
+
+def _ours_semantic(synthesizer, texts, voice, mode="dynamic"):
     ids = [synthesizer.token_ids(t) for t in texts]
-    return generate_semantic(
-        synthesizer.networks.semantic, ids, [voice] * len(texts), GREEDY.semantic, make_generators([0] * len(texts), "cpu")
-    )
+    generators = make_generators([0] * len(texts), "cpu")
+    return generate_semantic(synthesizer.networks.semantic, ids, [voice] * len(texts), GREEDY.semantic, generators, mode=mode)
 
 
 def test_prefill_and_cached_logits_match(synthesizer, oracle):
@@ -150,8 +157,8 @@ def test_fine_logits_match(synthesizer, oracle):
 
 
 @pytest.mark.parametrize("texts", [TEXTS[:1], TEXTS], ids=["batch1", "batch3"])
-def test_semantic_greedy_tokens_match(synthesizer, oracle, voice, texts):
-    ours = _ours_semantic(synthesizer, texts, voice)
+def test_semantic_greedy_tokens_match(synthesizer, oracle, voice, texts, mode):
+    ours = _ours_semantic(synthesizer, texts, voice, mode)
     expected = _oracle_semantic(oracle, synthesizer, texts, voice)
     assert [len(r) for r in ours] == [len(r) for r in expected]
     if len(texts) > 1:
@@ -160,11 +167,12 @@ def test_semantic_greedy_tokens_match(synthesizer, oracle, voice, texts):
         np.testing.assert_array_equal(a, b)
 
 
-def test_long_coarse_and_fine_match(synthesizer, oracle, voice):
+def test_long_coarse_and_fine_match(synthesizer, oracle, voice, mode):
     """Past 10 windows the semantic window and the history slide: the kept KV cache must be dropped."""
     rng = np.random.default_rng(3)
     semantic = [rng.integers(0, 10_000, 260), rng.integers(0, 10_000, 190)]
-    ours = generate_coarse(synthesizer.networks.coarse, semantic, [voice] * 2, GREEDY.coarse, make_generators([0] * 2, "cpu"))
+    generators = make_generators([0] * 2, "cpu")
+    ours = generate_coarse(synthesizer.networks.coarse, semantic, [voice] * 2, GREEDY.coarse, generators, mode=mode)
     expected = _oracle_coarse(oracle, semantic, voice)
     for a, b in zip(ours, expected):
         np.testing.assert_array_equal(a, b)
@@ -175,10 +183,11 @@ def test_long_coarse_and_fine_match(synthesizer, oracle, voice):
         np.testing.assert_array_equal(fine[i], _oracle_fine(oracle, coarse[i], voice))
 
 
-def test_coarse_and_fine_greedy_tokens_match(synthesizer, oracle, voice):
-    semantic = _ours_semantic(synthesizer, TEXTS, voice)
+def test_coarse_and_fine_greedy_tokens_match(synthesizer, oracle, voice, mode):
+    semantic = _ours_semantic(synthesizer, TEXTS, voice, mode)
     assert len({len(r) for r in semantic}) > 1, "the batch should mix lengths"
-    ours = generate_coarse(synthesizer.networks.coarse, semantic, [voice] * 3, GREEDY.coarse, make_generators([0] * 3, "cpu"))
+    generators = make_generators([0] * 3, "cpu")
+    ours = generate_coarse(synthesizer.networks.coarse, semantic, [voice] * 3, GREEDY.coarse, generators, mode=mode)
     batched = _oracle_coarse(oracle, semantic, voice)
     for i, row in enumerate(semantic):
         np.testing.assert_array_equal(ours[i], batched[i])

@@ -7,7 +7,9 @@ import math
 import pytest
 import torch
 
-from bark_cli.stages.sampling import draw, filter_logits, make_generators, probabilities
+from bark_cli.stages.sampling import draw, filter_logits, make_generators, probabilities, uniforms
+
+CPU = torch.device("cpu")
 
 NEG = float("-inf")
 
@@ -46,20 +48,29 @@ def test_probabilities_at_a_temperature_and_at_zero():
     torch.testing.assert_close(probabilities(logits, 0.0), probabilities(logits, 1.0))
 
 
-def test_temperature_zero_draws_the_argmax_without_touching_the_generators():
+def test_temperature_zero_draws_the_argmax():
     probs = torch.tensor([[0.1, 0.7, 0.2], [0.5, 0.2, 0.3]])
-    generators = make_generators([1, 2], torch.device("cpu"))
-    states = [g.get_state() for g in generators]
-    assert draw(probs, 0.0, generators).tolist() == [1, 0]
-    assert all(torch.equal(g.get_state(), s) for g, s in zip(generators, states))
+    assert draw(probs, 0.0, None).tolist() == [1, 0]
+
+
+def test_each_row_draws_its_own_count_from_its_own_generator():
+    generators = make_generators([1, 2], CPU)
+    draws = uniforms(generators, [3, 5], CPU)
+    assert draws.shape == (2, 5) and (draws[0, 3:] == 0).all() and (draws[:, :3] > 0).all()
+    alone = [torch.rand(n, generator=g) for n, g in zip([3, 5], make_generators([1, 2], CPU))]
+    assert torch.equal(draws[0, :3], alone[0]) and torch.equal(draws[1], alone[1])
+    # Each generator moved on by exactly its row's count: the next stage's draws follow on from there.
+    reference = make_generators([1], CPU)[0]
+    torch.rand(3, generator=reference)
+    assert torch.equal(generators[0].get_state(), reference.get_state())
 
 
 def test_draws_follow_the_distribution_and_never_pick_a_filtered_token():
     probs = probabilities(filter_logits(logits_of(0.6, 0.3, 0.1), None, 0.8), 1.0)  # the 0.1 token is out
-    generator = make_generators([7], torch.device("cpu"))
+    draws = uniforms(make_generators([7], CPU), 4000, CPU)  # (1, 4000)
     counts = torch.zeros(3)
-    for _ in range(4000):
-        counts[draw(probs, 1.0, generator)] += 1
+    for u in draws[0]:
+        counts[draw(probs, 1.0, u[None])] += 1
     assert counts[2] == 0
     assert abs(counts[0] / 4000 - 2 / 3) < 0.03  # 0.6 / 0.9, within about 4 standard deviations
 
@@ -67,16 +78,18 @@ def test_draws_follow_the_distribution_and_never_pick_a_filtered_token():
 def test_each_row_draws_from_its_own_generator():
     """A row's tokens depend on its own seed only, not on the rows beside it in the batch."""
     probs = torch.full((1, 50, 1000), 1 / 1000)  # (B, T, V): many positions at once, as the fine stage draws
-    alone = draw(probs, 1.0, make_generators([11], torch.device("cpu")))
+    alone = draw(probs, 1.0, uniforms(make_generators([11], CPU), 50, CPU))
     for neighbours in ([11, 3], [5, 11]):
-        batch = draw(probs.expand(2, -1, -1), 1.0, make_generators(neighbours, torch.device("cpu")))
+        batch = draw(probs.expand(2, -1, -1), 1.0, uniforms(make_generators(neighbours, CPU), 50, CPU))
         assert torch.equal(batch[neighbours.index(11)], alone[0])
-    other = draw(probs, 1.0, make_generators([12], torch.device("cpu")))
+    other = draw(probs, 1.0, uniforms(make_generators([12], CPU), 50, CPU))
     assert not torch.equal(other, alone)
 
 
 @pytest.mark.parametrize("shape", [(3, 17), (2, 5, 17)])
 def test_draw_returns_one_token_per_row_or_position(shape):
     probs = torch.softmax(torch.randn(shape, generator=torch.Generator().manual_seed(0)), dim=-1)
-    tokens = draw(probs, 0.7, make_generators(list(range(shape[0])), torch.device("cpu")))
+    positions = shape[1] if len(shape) == 3 else 1
+    draws = uniforms(make_generators(list(range(shape[0])), CPU), positions, CPU).reshape(shape[:-1])
+    tokens = draw(probs, 0.7, draws)
     assert tokens.shape == shape[:-1] and tokens.dtype == torch.long and int(tokens.max()) < shape[-1]

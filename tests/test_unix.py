@@ -160,15 +160,15 @@ def test_ctrl_c_exits_130_and_leaves_no_file(bark, tmp_path):
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path, env={**os.environ, **_model_env(bark)},
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
-    for line in process.stderr:  # wait until generation has started
-        if b"segment(s)" in line:
+    for line in process.stderr:  # wait until generation has started (the networks are loaded)
+        if b"loaded " in line:
             break
     time.sleep(0.5)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr
     assert b"Traceback" not in stderr and b"interrupted" in stderr
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir() if p.name != "cache"] == []  # segments done may be cached
 
 
 def test_binary_output_to_a_terminal_is_refused(bark, tmp_path):

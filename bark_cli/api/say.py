@@ -117,6 +117,9 @@ def say(
                 chunks.append(chunk)
     if pipeline.stats.cached:
         log.info("%d of %d segment(s) from the cache", pipeline.stats.cached, len(segments))
+    peak = pipeline.loaded and pipeline.synthesizer.peak_gpu_mib()
+    if peak:
+        log.info("peak GPU memory %.0f MiB%s", peak, " (--cpu-offload)" if runtime.cpu_offload else "")
 
     if not raw:
         import numpy as np

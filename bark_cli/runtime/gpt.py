@@ -31,17 +31,18 @@ class GPTConfig:
     n_codes_given: int = 0  # fine model only: index of the first codebook with an LM head (1)
 
     @classmethod
-    def from_transformers(cls, config) -> GPTConfig:
+    def from_dict(cls, config: dict, fine: bool = False) -> GPTConfig:
+        """From a checkpoint's sub-model config (its keys, with transformers' defaults for missing ones)."""
         return cls(
-            n_layer=config.num_layers,
-            n_head=config.num_heads,
-            n_embd=config.hidden_size,
-            block_size=config.block_size,
-            input_vocab_size=config.input_vocab_size,
-            output_vocab_size=config.output_vocab_size,
-            bias=config.bias,
-            n_codes_total=getattr(config, "n_codes_total", 0),
-            n_codes_given=getattr(config, "n_codes_given", 0),
+            n_layer=config.get("num_layers", 12),
+            n_head=config.get("num_heads", 12),
+            n_embd=config.get("hidden_size", 768),
+            block_size=config.get("block_size", 1024),
+            input_vocab_size=config.get("input_vocab_size", 10_048),
+            output_vocab_size=config.get("output_vocab_size", 10_048),
+            bias=config.get("bias", True),
+            n_codes_total=config.get("n_codes_total", 8) if fine else 0,
+            n_codes_given=config.get("n_codes_given", 1) if fine else 0,
         )
 
 
@@ -73,6 +74,47 @@ class KVCache:
             self.pad_left = self.pad_left.index_select(0, rows)
 
 
+class StaticCache(KVCache):
+    """A KV cache for static-shape decode steps (`CausalGPT.step_static`, runtime/decode.py): its fill level
+    and every row's padding are also device tensors (``length_t``, ``pad``) that a step reads and advances in
+    place, and attention runs over the whole buffer under a mask. A step's kernels, shapes and addresses then
+    never change, so one CUDA graph can replay it for every token.
+
+    Positions not yet written are masked out but still multiplied by a zero weight, so the buffer is zeroed
+    once (NaN garbage would leak through 0 * NaN). Eager prefills use it like any KVCache; `sync` then
+    copies the host's fill level and padding to the device tensors.
+    """
+
+    def __init__(self, config: GPTConfig, batch: int, capacity: int, device, dtype):
+        super().__init__(config, batch, capacity, device, dtype)
+        self.kv.zero_()
+        self.length_t = torch.zeros(1, dtype=torch.long, device=device)  # == length, on the device
+        self.pad = torch.zeros(batch, dtype=torch.long, device=device)  # (B,) == pad_left, zeros for none
+        self.positions = torch.arange(capacity, device=device)  # (S,) key positions, for the mask
+        # Additive attention mask (B, 1, 1, S): 0 where a row may look, -inf elsewhere. Made in `sync`, then
+        # each step opens its own position: one kernel, where building it anew took five.
+        self.mask = torch.zeros((batch, 1, 1, capacity), dtype=dtype, device=device)
+
+    def restart(self, pad_left: torch.Tensor | None) -> None:
+        """Empty the cache for a new prompt in the same buffers (a re-prefilled coarse window)."""
+        self.length, self.pad_left = 0, pad_left
+
+    def sync(self) -> None:
+        """The device tensors from the host's view (after an eager prefill)."""
+        self.length_t.fill_(self.length)
+        if self.pad_left is None:
+            self.pad.zero_()
+        else:
+            self.pad.copy_(self.pad_left)
+        keys = self.positions[None, :]  # (1, S)
+        filled = (keys < self.length) & (keys >= self.pad[:, None])  # (B, S)
+        self.mask.copy_(torch.zeros_like(filled, dtype=self.mask.dtype).masked_fill_(~filled, float("-inf"))[:, None, None])
+
+    def keep_rows(self, rows: torch.Tensor) -> None:
+        super().keep_rows(rows)
+        self.pad, self.mask = self.pad.index_select(0, rows), self.mask.index_select(0, rows)
+
+
 class SelfAttention(nn.Module):
     def __init__(self, config: GPTConfig):
         super().__init__()
@@ -102,6 +144,25 @@ class SelfAttention(nn.Module):
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=is_causal)  # (B, nh, T, hs)
         return self.out_proj(y.transpose(1, 2).reshape(B, T, C))
 
+    def step_static(self, x, layer: int, cache: StaticCache, residual):
+        """``residual`` + attention of one position (B, 1, C) at ``cache.length_t`` over the whole buffer,
+        under the cache's mask."""
+        B, T, C = x.shape
+        qkv = self.att_proj(x).view(B, T, 3, self.n_head, C // self.n_head).permute(2, 0, 3, 1, 4)  # (3, B, nh, 1, hs)
+        kv = cache.kv[layer]  # (2, B, nh, capacity, hs)
+        kv.index_copy_(3, cache.length_t, qkv[1:])
+        y = F.scaled_dot_product_attention(qkv[0], kv[0], kv[1], attn_mask=cache.mask)  # (B, nh, 1, hs)
+        return linear_add(self.out_proj, y.transpose(1, 2).reshape(B, T, C), residual)
+
+
+def linear_add(linear: nn.Module, x: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+    """``residual + linear(x)``; for a plain bias-free linear, one matmul that adds as it writes (a decode
+    step is many small kernels: each one saved shows)."""
+    if type(linear) is nn.Linear and linear.bias is None:
+        shape = residual.shape
+        return torch.addmm(residual.reshape(-1, shape[-1]), x.reshape(-1, x.shape[-1]), linear.weight.t()).view(shape)
+    return residual + linear(x)
+
 
 class MLP(nn.Module):
     def __init__(self, config: GPTConfig):
@@ -129,6 +190,11 @@ class Block(nn.Module):
         y = self.attn(self.layernorm_1(x), layer, cache, mask, is_causal, last_only)
         x = (x[:, -1:] if last_only else x) + y
         return x + self.mlp(self.layernorm_2(x))
+
+    def step_static(self, x, layer: int, cache: StaticCache):
+        x = self.attn.step_static(self.layernorm_1(x), layer, cache, residual=x)
+        mlp = self.mlp
+        return linear_add(mlp.out_proj, mlp.gelu(mlp.in_proj(self.layernorm_2(x))), x)
 
 
 def _attention_mask(cache: KVCache, T: int, device) -> torch.Tensor | None:
@@ -180,8 +246,36 @@ class CausalGPT(nn.Module):
         capacity = min(capacity, self.config.block_size)
         return KVCache(self.config, batch, capacity, weight.device, weight.dtype, pad_left)
 
+    def new_static_cache(self, batch: int, capacity: int) -> StaticCache:
+        weight = self.position_embeds_layer.weight
+        # Not capped at block_size: a generation's last step feeds its token (unused) one past the end.
+        # A multiple of 16 positions: the memory-efficient attention kernel reads its mask in aligned rows.
+        return StaticCache(self.config, batch, -(-capacity // 16) * 16, weight.device, weight.dtype)
+
     def embed(self, tokens: torch.Tensor) -> torch.Tensor:
         return self.input_embeds_layer(tokens)  # (B, T) -> (B, T, C)
+
+    def step_static(self, tokens: torch.Tensor, cache: StaticCache, vocab: tuple[int, int] | None = None) -> torch.Tensor:
+        """One decode step with static shapes: ``tokens`` (B, 1) at position ``cache.length_t`` of every row;
+        float32 logits (B, V) (or one ``vocab`` slice) for the next position. Advances ``cache.length_t`` in
+        place, not the host's ``cache.length``: no host sync, so a CUDA graph can replay it."""
+        # (B, 1): each row counts from its first token; capped for that unused step past the end.
+        pos = (cache.length_t - cache.pad).clamp(0, self.config.block_size - 1)[:, None]
+        x = self.embed(tokens) + self.position_embeds_layer(pos)  # (B, 1, C)
+        cache.mask.index_fill_(-1, cache.length_t, 0.0)  # every row may now see this position
+        for i, block in enumerate(self.layers):
+            x = getattr(block, "block", block).step_static(x, i, cache)  # a NativeBlock's own Block
+        cache.length_t.add_(1)
+        return self._logits(x[:, -1], vocab)
+
+    def _logits(self, x: torch.Tensor, vocab: tuple[int, int] | None) -> torch.Tensor:
+        x = self.layernorm_final(x)
+        if vocab is None:
+            return self.lm_head(x).float()
+        key = f"{vocab[0]}_{vocab[1]}"
+        if key in self.head_slices:
+            return self.head_slices[key](x).float()
+        return self.lm_head(x)[..., vocab[0] : vocab[1]].float()
 
     def forward(
         self, embeds: torch.Tensor, cache: KVCache, all_logits: bool = False, vocab: tuple[int, int] | None = None
@@ -210,15 +304,7 @@ class CausalGPT(nn.Module):
         for i, block in enumerate(self.layers):
             x = block(x, i, cache, mask, is_causal, last_only and i == len(self.layers) - 1)
         cache.length += T
-        if not all_logits:
-            x = x[:, -1]
-        x = self.layernorm_final(x)
-        if vocab is None:
-            return self.lm_head(x).float()
-        key = f"{vocab[0]}_{vocab[1]}"
-        if key in self.head_slices:
-            return self.head_slices[key](x).float()
-        return self.lm_head(x)[..., vocab[0] : vocab[1]].float()
+        return self._logits(x if all_logits else x[:, -1], vocab)
 
 
 class FineGPT(nn.Module):
@@ -255,16 +341,25 @@ class FineGPT(nn.Module):
 _UNUSED_KEYS = re.compile(r"(^|\.)attn\.bias$")
 
 
-def from_transformers(module: nn.Module) -> CausalGPT | FineGPT:
-    """Our network sharing the weights of a transformers Bark sub-model (no copy)."""
-    config = GPTConfig.from_transformers(module.config)
+def build_gpt(config: GPTConfig, state: dict[str, torch.Tensor]) -> CausalGPT | FineGPT:
+    """Our network holding ``state`` (a Bark sub-model's weights under transformers' names), not copied."""
     cls = FineGPT if config.n_codes_total else CausalGPT
     with torch.device("meta"):
         ours = cls(config)
-    state = {k: v for k, v in module.state_dict().items() if not _UNUSED_KEYS.search(k)}
+    state = {k: v for k, v in state.items() if not _UNUSED_KEYS.search(k)}
     if isinstance(ours, FineGPT):
-        # The fine heads are tied to embeddings and so absent from some state dicts; take them from the module.
-        for i, head in enumerate(module.lm_heads):
-            state[f"lm_heads.{i}.weight"] = head.weight
+        # Each fine head is tied to the next codebook's input embedding and so absent from checkpoint files.
+        for i in range(config.n_codes_total - config.n_codes_given):
+            state.setdefault(f"lm_heads.{i}.weight", state[f"input_embeds_layers.{i + 1}.weight"])
     ours.load_state_dict(state, strict=True, assign=True)
     return ours.eval().requires_grad_(False)
+
+
+def from_transformers(module: nn.Module) -> CausalGPT | FineGPT:
+    """Our network sharing the weights of a transformers Bark sub-model (no copy)."""
+    config = GPTConfig.from_dict(module.config.to_dict(), fine=hasattr(module, "lm_heads"))
+    state = dict(module.state_dict())
+    if hasattr(module, "lm_heads"):
+        for i, head in enumerate(module.lm_heads):
+            state[f"lm_heads.{i}.weight"] = head.weight
+    return build_gpt(config, state)

@@ -1,7 +1,8 @@
 """Loading a Bark checkpoint (hub id or local directory, see hub.py) onto a device: one explicit `Networks`.
 
-All four networks and the tokenizer come from one checkpoint in the transformers format; nothing is kept
-in module state.
+All four networks and the tokenizer come from one checkpoint in the transformers format (checkpoint.py
+reads it), into our own modules: no transformers import on the way, which costs about 2 s of every
+process. Nothing is kept in module state.
 """
 
 from __future__ import annotations
@@ -20,8 +21,11 @@ from .cpu.linears import can_prepack, prepack_linears, quantize_linears
 from .cpu.native import load_native
 from .cpu.residency import return_free_memory, to_releasing
 from .device import network_dtype, resolve_device
-from .gpt import CausalGPT, FineGPT, from_transformers
+from .checkpoint import CODEC, COARSE, CONFIG_KEYS, FINE, SEMANTIC, read_config, read_weights, sub_state
+from .encodec import Codec, build_codec
+from .gpt import CausalGPT, FineGPT, GPTConfig, build_gpt
 from .hub import checkpoint_dir
+from .tokenizer import Tokenizer, load_tokenizer_from
 
 log = logging.getLogger("bark_cli")
 
@@ -31,8 +35,8 @@ class Networks:
     semantic: CausalGPT
     coarse: CausalGPT
     fine: FineGPT
-    codec: torch.nn.Module  # transformers EncodecModel; always float32 (its LSTMs are cheap and sensitive)
-    tokenizer: object  # transformers BertTokenizer
+    codec: Codec  # EnCodec's decoder; always float32 (its LSTMs are cheap and sensitive)
+    tokenizer: Tokenizer
     device: torch.device  # where the networks run
     cpu_offload: bool  # networks wait on the CPU and visit `device` only while their stage runs
 
@@ -51,23 +55,9 @@ class Networks:
                 torch.cuda.empty_cache()
 
 
-def _quiet_transformers() -> None:
-    import transformers
-
-    transformers.utils.logging.set_verbosity_error()
-    transformers.utils.logging.disable_progress_bar()
-
-
-def load_tokenizer(model: str):
-    """The checkpoint's BERT tokenizer alone (for planning segments without loading any network)."""
-    path = checkpoint_dir(model, weights=False)
-    _quiet_transformers()
-    from transformers import BertTokenizer
-
-    try:
-        return BertTokenizer.from_pretrained(path)
-    except (OSError, ValueError) as exc:
-        raise WeightsNotFoundError(f"--model {model}: no BERT tokenizer in the checkpoint ({exc})") from exc
+def load_tokenizer(model: str) -> Tokenizer:
+    """The checkpoint's tokenizer alone (for planning segments without loading any network)."""
+    return load_tokenizer_from(checkpoint_dir(model, weights=False))
 
 
 def load_networks(options: RuntimeOptions) -> Networks:
@@ -78,46 +68,51 @@ def load_networks(options: RuntimeOptions) -> Networks:
         raise DeviceError(f"--quantize {options.quantize} runs on the CPU only; use --half on {device.type}")
     started = time.perf_counter()
     path = checkpoint_dir(options.model)
-
-    _quiet_transformers()
-    from transformers import BarkModel, BertTokenizer
-
+    config, weights, tokenizer = read_config(path), read_weights(path), load_tokenizer_from(path)
     try:
-        bark = BarkModel.from_pretrained(path, dtype=torch.float32)
-        tokenizer = BertTokenizer.from_pretrained(path)
-    except (OSError, ValueError, KeyError) as exc:
+        networks = networks_from_state(config, weights, tokenizer, device, dtype, options.cpu_offload, options.quantize)
+    except (KeyError, RuntimeError, ValueError) as exc:  # missing or misshapen weights
         raise WeightsNotFoundError(f"--model {options.model}: not a loadable Bark checkpoint ({exc})") from exc
-    log.info("loaded %s in %.2f s", path, time.perf_counter() - started)
-    networks = networks_from_bark(bark, tokenizer, device, dtype, options.cpu_offload, options.quantize)
-    del bark  # in half precision, the float32 GPTs (file pages by now) and the modules holding them
+    del weights  # in half precision, the float32 tensors (file pages by now)
     return_free_memory()
     extras = (", cpu offload" if options.cpu_offload else "") + (f", {options.quantize} weights" if options.quantize else "")
-    log.info("device %s, dtype %s%s", device, str(dtype).removeprefix("torch."), extras)
+    log.info("loaded %s in %.2f s: device %s, dtype %s%s", path, time.perf_counter() - started, device,
+             str(dtype).removeprefix("torch."), extras)  # fmt: skip
     return networks
 
 
-def networks_from_bark(
-    bark,
+def networks_from_bark(bark, tokenizer, device: torch.device, dtype: torch.dtype, cpu_offload: bool = False, quantize=None) -> Networks:
+    """Our networks sharing the weights of a transformers ``BarkModel`` in memory (tests, the benchmark)."""
+    return networks_from_state(bark.config.to_dict(), bark.state_dict(), tokenizer, device, dtype, cpu_offload, quantize)
+
+
+def networks_from_state(
+    config: dict,
+    weights: dict[str, torch.Tensor],
     tokenizer,
     device: torch.device,
     dtype: torch.dtype,
     cpu_offload: bool = False,
     quantize: str | None = None,
 ) -> Networks:
-    """Our networks sharing a transformers ``BarkModel``'s weights, converted to ``dtype`` and placed on
-    ``device`` (or on the CPU, to visit the device stage by stage, with ``cpu_offload``).
+    """Our networks from a checkpoint's config and weights (transformers' names), converted to ``dtype`` and
+    placed on ``device`` (or on the CPU, to visit the device stage by stage, with ``cpu_offload``).
 
     ``quantize="int8"`` gives the semantic and coarse networks int8 weights (the decode-bound stages; the
     fine stage is compute-bound: 1,024 positions at once).
     """
     home = torch.device("cpu") if cpu_offload else device
+
+    def gpt(name: str):
+        return build_gpt(GPTConfig.from_dict(config.get(CONFIG_KEYS[name], {}), fine=name == FINE), sub_state(weights, name))
+
     # A memory-mapped checkpoint's float32 pages are released as they are converted (see residency.py).
-    semantic = to_releasing(from_transformers(bark.semantic), home, dtype)
-    coarse = from_transformers(bark.coarse_acoustics)
+    semantic = to_releasing(gpt(SEMANTIC), home, dtype)
+    coarse = gpt(COARSE)
     coarse.add_head_slices(COARSE_CODEBOOK_VOCAB)
     coarse = to_releasing(coarse, home, dtype)
-    fine = to_releasing(from_transformers(bark.fine_acoustics), home, dtype)
-    codec = bark.codec_model.eval().requires_grad_(False).to(home)
+    fine = to_releasing(gpt(FINE), home, dtype)
+    codec = build_codec(config.get(CONFIG_KEYS[CODEC], {}), sub_state(weights, CODEC)).to(home)
     if quantize == "int8":
         # Before any packing: quantize_linears replaces plain nn.Linear modules only.
         semantic, coarse = quantize_linears(semantic), quantize_linears(coarse)

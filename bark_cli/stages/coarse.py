@@ -29,7 +29,7 @@ from ..constants import (
 from ..runtime.gpt import CausalGPT
 from ..options import CoarseOptions
 from ..progress import NullProgress, Progress
-from .sampling import draw, filter_logits, probabilities
+from .sampling import draw, filter_logits, probabilities, uniforms
 from ..voices.voice import Voice
 
 STAGE = "coarse"
@@ -99,6 +99,13 @@ def _left_pad(prompts: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor | N
     return torch.from_numpy(tokens), (torch.from_numpy(pad_left) if pad_left.any() else None)
 
 
+def choose(logits: torch.Tensor, n_step: int, options: CoarseOptions, uniform: torch.Tensor | None) -> torch.Tensor:
+    """Each row's coarse token ``n_step`` (its codebook's vocabulary offset added) from that codebook's
+    (B, 1,024) logits: the sampling rule of both decode paths."""
+    probs = probabilities(filter_logits(logits, options.top_k, options.top_p), options.temperature)
+    return draw(probs, options.temperature, uniform) + _codebook_vocab(n_step)[0]  # (B,)
+
+
 @torch.no_grad()
 def generate_coarse(
     net: CausalGPT,
@@ -107,12 +114,31 @@ def generate_coarse(
     options: CoarseOptions,
     generators: list[torch.Generator],
     progress: Progress = NullProgress(),
+    mode: str = "dynamic",
 ) -> list[np.ndarray]:
-    """Coarse codes (2, N_i) int64 in 0..1,023 for each row; N_i = 75/49.9 frames per semantic token."""
+    """Coarse codes (2, N_i) int64 in 0..1,023 for each row; N_i = 75/49.9 frames per semantic token.
+    ``mode`` picks the decode path (runtime/decode.py)."""
     device = net.position_embeds_layer.weight.device
     rows = [_Row(s, v) for s, v in zip(semantic, voices)]
-    active = [i for i, row in enumerate(rows) if row.n_steps > 0]
+    # Row i's draws, one per token it generates, from its own generator (none when greedy).
+    draws = None if options.temperature == 0 else uniforms(generators, [row.n_steps for row in rows], device)
     progress.start(STAGE, sum(row.n_steps for row in rows), "tokens")
+    if mode == "dynamic":
+        _dynamic(net, rows, options, draws, progress)
+    else:
+        from .coarse_static import StaticCoarse  # it builds on this module's windows and rows
+
+        StaticCoarse(net, rows, options, draws, graph=mode == "graph").run(progress)
+    progress.finish(STAGE)
+    return [row.codes() for row in rows]
+
+
+def _dynamic(net: CausalGPT, rows: list[_Row], options: CoarseOptions, draws, progress: Progress) -> None:
+    """Rows leave the batch as they finish; the KV cache holds only filled positions."""
+    device = net.position_embeds_layer.weight.device
+    active = [i for i, row in enumerate(rows) if row.n_steps > 0]
+    if draws is not None:
+        draws = draws.index_select(0, torch.tensor(active, dtype=torch.long, device=device))
     cache, fed = None, None  # fed: (b, cache.length) tokens the cache holds
     n_step = 0
     while active:
@@ -137,10 +163,7 @@ def generate_coarse(
         logits = net(net.embed(new), cache, vocab=_codebook_vocab(n_step))  # (b, 1024)
         window_end = n_step + COARSE_WINDOW
         while active and n_step < window_end:
-            relevant = filter_logits(logits, options.top_k, options.top_p)
-            probs = probabilities(relevant, options.temperature)
-            offset = _codebook_vocab(n_step)[0]
-            tokens = draw(probs, options.temperature, [generators[i] for i in active]) + offset  # (b,)
+            tokens = choose(logits, n_step, options, None if draws is None else draws[:, n_step])  # (b,)
             for i, token in zip(active, tokens.tolist()):
                 rows[i].generated.append(token)
             n_step += 1
@@ -150,9 +173,8 @@ def generate_coarse(
                 index = torch.tensor(keep, device=device, dtype=torch.long)
                 cache.keep_rows(index)
                 tokens, fed = tokens.index_select(0, index), fed.index_select(0, index)
+                draws = None if draws is None else draws.index_select(0, index)
                 active = [active[k] for k in keep]
             if active and n_step < window_end:
                 logits = net(net.embed(tokens[:, None]), cache, vocab=_codebook_vocab(n_step))
                 fed = torch.cat([fed, tokens[:, None]], dim=1)
-    progress.finish(STAGE)
-    return [row.codes() for row in rows]

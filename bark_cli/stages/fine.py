@@ -17,7 +17,7 @@ from ..constants import CODEBOOK_SIZE, FINE_HISTORY, FINE_PAD_CODE, FINE_WINDOW,
 from ..runtime.gpt import FineGPT
 from ..options import FineOptions
 from ..progress import NullProgress, Progress
-from .sampling import draw, probabilities
+from .sampling import draw, probabilities, uniforms
 from ..voices.voice import Voice
 
 STAGE = "fine"
@@ -74,7 +74,8 @@ def generate_fine(
             probs = probabilities(logits, options.temperature)
             for k, ((start, fill), generator) in enumerate(zip(spans, row_generators)):
                 rel = fill - start
-                window[k, rel:, codebook] = draw(probs[k : k + 1, rel:], options.temperature, [generator])[0]
+                uniform = None if options.temperature == 0 else uniforms([generator], FINE_WINDOW - rel, device)
+                window[k, rel:, codebook] = draw(probs[k : k + 1, rel:], options.temperature, uniform)[0]
         window = window.cpu().numpy()
         for k, (i, (start, fill)) in enumerate(zip(batch_rows, spans)):
             rel = fill - start

@@ -1,7 +1,8 @@
 """Choosing the next token: top-p, top-k, temperature and draws, written once for every stage.
 
 Each batch row draws from its own ``torch.Generator``, so a segment's tokens depend on its own seed and
-not on which other segments share its batch.
+not on which other segments share its batch. The draws are made up front (`uniforms`), one per token a
+row may sample, whatever path the decode steps take (runtime/decode.py).
 """
 
 from __future__ import annotations
@@ -40,18 +41,27 @@ def probabilities(logits: torch.Tensor, temperature: float) -> torch.Tensor:
     return F.softmax(logits / (temperature if temperature > 0 else 1.0), dim=-1)
 
 
-def draw(probs: torch.Tensor, temperature: float, generators: list[torch.Generator]) -> torch.Tensor:
+def uniforms(generators: list[torch.Generator], counts: int | list[int], device: torch.device) -> torch.Tensor:
+    """(B, max count) float32 uniform draws in [0, 1): row b has ``counts[b]`` (or ``counts``) draws from
+    ``generators[b]``, then zeros. A row's tokens then depend on its own seed only, and its generator
+    advances by its own count. Drawn up front, so a decode step samples without touching a generator
+    (a CUDA graph replays the same kernels every step)."""
+    counts = counts if isinstance(counts, list) else [counts] * len(generators)
+    out = torch.zeros((len(generators), max(counts, default=0)), device=device)
+    for row, (generator, count) in enumerate(zip(generators, counts)):
+        out[row, :count] = torch.rand(count, generator=generator, device=device)
+    return out
+
+
+def draw(probs: torch.Tensor, temperature: float, uniform: torch.Tensor | None) -> torch.Tensor:
     """One token per row of (B, V) probabilities, or per position of (B, T, V): argmax when temperature is 0.
 
-    Sampling inverts the cumulative distribution at one uniform draw per token from the row's own
-    generator: exact, and ~40x faster than ``torch.multinomial`` over many positions (the fine stage).
+    Sampling inverts the cumulative distribution at ``uniform`` (B,) or (B, T), one draw per token from
+    `uniforms`: exact, and ~40x faster than ``torch.multinomial`` over many positions (the fine stage).
     """
     if temperature == 0:
         return probs.argmax(dim=-1)
     cdf = probs.cumsum(dim=-1)  # (B, [T,] V)
-    uniform = torch.stack(
-        [torch.rand(row.shape[:-1] + (1,), generator=g, device=row.device, dtype=row.dtype) for row, g in zip(cdf, generators)]
-    )
     # right=True: a token of probability 0 (filtered out) is never chosen, even for a draw of exactly 0.
-    tokens = torch.searchsorted(cdf, uniform * cdf[..., -1:], right=True).squeeze(-1)
+    tokens = torch.searchsorted(cdf, uniform.to(cdf.dtype)[..., None] * cdf[..., -1:], right=True).squeeze(-1)
     return tokens.clamp_(max=probs.shape[-1] - 1)
