@@ -92,7 +92,29 @@ def decode_step(net, graph: bool, steps: int = 200, prompt: int = 257) -> dict:
     for _ in range(steps):
         runner()
     _sync(device)
-    return {"step_ms": (time.perf_counter() - t) / steps * 1e3, "capture_s": capture_s}
+    result = {"step_ms": (time.perf_counter() - t) / steps * 1e3, "capture_s": capture_s}
+    if graph:
+        result["kernels"] = _kernel_profile(runner)
+    return result
+
+
+def _kernel_profile(runner, steps: int = 10) -> list[dict]:
+    """The GPU kernels of ``steps`` replays, by total time (where the step's time goes)."""
+    try:
+        from torch.profiler import ProfilerActivity, profile
+
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            for _ in range(steps):
+                runner()
+            torch.cuda.synchronize()
+        rows = []
+        for event in prof.key_averages():
+            total = getattr(event, "device_time_total", None) or getattr(event, "cuda_time_total", 0)
+            if total:
+                rows.append({"kernel": event.key[:90], "calls_per_step": event.count / steps, "us_per_step": total / steps})
+        return sorted(rows, key=lambda r: -r["us_per_step"])[:25]
+    except Exception as exc:  # profiling is a bonus: never lose the timings for it
+        return [{"kernel": f"profile failed: {exc!r}"[:200], "calls_per_step": 0, "us_per_step": 0}]
 
 
 def run_size(size: str, seed: int, workloads: list[str], transformers_workloads: set[str], log, device) -> dict:
@@ -134,7 +156,8 @@ def run_size(size: str, seed: int, workloads: list[str], transformers_workloads:
                 floor_ms = weight_bytes / (bandwidth * 1e9) * 1e3
                 out["floor"].append({"precision": precision, "weight_bytes": weight_bytes, "bandwidth_gbs": bandwidth,
                                      "floor_ms": floor_ms, "graph_ms": steps["graph"]["step_ms"],
-                                     "eager_ms": steps["eager"]["step_ms"], "capture_s": steps["graph"]["capture_s"]})
+                                     "eager_ms": steps["eager"]["step_ms"], "capture_s": steps["graph"]["capture_s"],
+                                     "kernels": steps["graph"].get("kernels", [])})
                 log(f"{size} ours-{precision} decode step: graph {steps['graph']['step_ms']} ms, "
                     f"eager {steps['eager']['step_ms']:.3f} ms, floor {floor_ms:.3f} ms")
         except Exception as exc:  # keep the other configurations' results
