@@ -9,7 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..gpt import MLP, Block, CausalGPT, KVCache
+from ..gpt import MLP, Block, CausalGPT
+from ..kv_cache import KVCache
 from .native import BlockWeights, NativeKernels, packed_layout_matches
 from .residency import to_releasing
 
