@@ -47,6 +47,11 @@ FINE_PAD_CODE = CODEBOOK_SIZE  # pads not-yet-predicted codebooks and short inpu
 FINE_WINDOW = 1024  # frames per fine window (the model is non-causal over the whole window)
 FINE_HISTORY = 512  # frames of history per window; windows step by this much
 
+# --- voice prompts and cached codes: the most a file may hold (checked before its arrays are read) -------
+MAX_VOICE_SECONDS = 60  # far more than Bark uses (its last 256 semantic tokens, 512 frames: about 5-10 s)
+MAX_VOICE_SEMANTIC = int(MAX_VOICE_SECONDS * SEMANTIC_RATE_HZ)  # 2,994 semantic tokens
+MAX_VOICE_FRAMES = MAX_VOICE_SECONDS * CODEC_FRAME_RATE  # 4,500 codec frames
+
 # --- defaults of the reference algorithm --------------------------------------------------------------
 DEFAULT_TEXT_TEMP = 0.7
 DEFAULT_WAVEFORM_TEMP = 0.7

@@ -68,6 +68,17 @@ class BatchItemsFailed(BarkError):
     meaning = "bark batch: one or more items failed; all the others were rendered"
 
 
+class Terminated(BaseException):
+    """SIGTERM (``timeout``, systemd, ``kill``): the run stops and cleans up as after Ctrl-C.
+
+    A BaseException, as KeyboardInterrupt is, so that no ``except Exception`` swallows it; not a
+    KeyboardInterrupt, so that it keeps its own exit code.
+    """
+
+    exit_code = 143  # 128 + SIGTERM
+    meaning = "terminated (SIGTERM: timeout, systemd, kill); no partial output is left"
+
+
 class OutputClosedError(BarkError):
     """The reader of stdout went away (``| head``): stop quietly, as Unix tools do on SIGPIPE."""
 
@@ -80,7 +91,10 @@ EXIT_OK = 0
 EXIT_INTERNAL = BarkError.exit_code  # a bug: please report it (BARK_DEBUG=1 shows the traceback)
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 
-_CODED = (BarkError, UsageError, VoiceError, WeightsNotFoundError, DeviceError, OutputError, BatchItemsFailed, OutputClosedError)
+_CODED = (
+    BarkError, UsageError, VoiceError, WeightsNotFoundError, DeviceError, OutputError, BatchItemsFailed,
+    OutputClosedError, Terminated,
+)  # fmt: skip
 EXIT_CODES: list[tuple[int, str]] = sorted(
     [(EXIT_OK, "success"), (EXIT_INTERRUPTED, "interrupted (Ctrl-C); no partial output is left")]
     + [(cls.exit_code, cls.meaning) for cls in _CODED]

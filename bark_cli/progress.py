@@ -74,4 +74,5 @@ class RichProgress:
         self._progress.stop_task(task)
 
     def print(self, message: str) -> None:
-        self._progress.console.print(message, highlight=False)
+        # Messages hold user text (a batch output named "[/oops].wav"): never read as rich markup.
+        self._progress.console.print(message, markup=False, highlight=False)

@@ -123,11 +123,10 @@ def test_failed_write_keeps_old_file_and_leaves_no_partial(tmp_path, monkeypatch
     out = tmp_path / "old.wav"
     out.write_bytes(b"old")
 
-    def disk_full(stream, *args, **kwargs):  # the disk fills up halfway through the file
-        stream.write(b"RIFF partial")
+    def disk_full(fd):  # the disk fills up: the data written so far cannot reach it
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(audio, "encode", disk_full)
+    monkeypatch.setattr("bark_cli.files.os.fsync", disk_full)
     with pytest.raises(OutputError, match="No space left on device"):
         audio.write_audio(out, np.zeros(320, dtype=np.float32), audio.audio_format(out))
     assert out.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["old.wav"]

@@ -47,3 +47,20 @@ def test_readme_lists_the_config_keys():
 
     listed = README.split("Any of these keys can be given a default: `")[1].split("`")[0].split()
     assert listed == list(config_options())
+
+
+def test_every_reliability_promise_is_backed_by_named_tests():
+    """Each promise of the README's "Reliability" section has its section in docs/RELIABILITY.md, and
+    every test named there exists."""
+    import re
+
+    reliability = (ROOT / "docs" / "RELIABILITY.md").read_text(encoding="utf-8")
+    sections = dict(re.findall(r"^## (.+?)\n(.*?)(?=^## |\Z)", reliability, re.M | re.S))
+    readme = README.split("### Reliability\n")[1].split("\n## ")[0]
+    promises = re.findall(r"^- \*\*(.+?)\*\*", readme, re.M)
+    assert len(promises) >= 10 and set(promises) == set(sections) - {"Not promised"}
+    for promise in promises:
+        tests = re.findall(r"`(tests/test_\w+\.py)::(test_\w+)`", sections[promise])
+        assert tests, promise
+        for path, name in tests:
+            assert re.search(rf"^def {name}\(", (ROOT / path).read_text(encoding="utf-8"), re.M), f"{path}::{name}"

@@ -103,6 +103,37 @@ def test_the_kernel_is_built_once_and_reused(tmp_path, log_messages):
     assert library.stat().st_mtime_ns == built and log_messages().count("compiled") == 1
 
 
+def test_a_damaged_cached_kernel_is_built_again(tmp_path, log_messages):
+    """A truncated library (a power loss, a full disk) crashed every --half run with SIGBUS when loaded."""
+    import shutil
+
+    from bark_cli.runtime.cpu.native import _build
+
+    compiler = shutil.which("cc")
+    if compiler is None:
+        pytest.skip("no C compiler")
+    library = _build(tmp_path, compiler)
+    whole = library.read_bytes()
+    for damage in (whole[: len(whole) // 2], b"", b"\x7fELF garbage"):
+        library.write_bytes(damage)
+        assert _build(tmp_path, compiler) == library
+        assert library.read_bytes() == whole  # checked against its digest before use, and built again
+    assert log_messages().count("compiled") == 4
+
+
+def test_cache_clear_removes_the_compiled_kernels(tmp_path):
+    from typer.testing import CliRunner
+
+    from bark_cli.cli.app import app
+    from bark_cli.runtime.cpu.native import kernel_dir
+
+    kernel_dir().mkdir(parents=True)
+    (kernel_dir() / "decode_bf16-0123.so").write_bytes(b"\x7fELF")
+    result = CliRunner().invoke(app, ["cache", "clear"])
+    assert result.exit_code == 0 and "1 compiled kernel(s)" in result.output
+    assert not kernel_dir().exists()
+
+
 def test_without_a_compiler_the_onednn_path_is_used(tmp_path, monkeypatch, log_messages):
     monkeypatch.setenv("CC", str(tmp_path / "no-such-compiler"))
     assert load_native(tmp_path) is None

@@ -6,7 +6,6 @@ import fcntl
 import io
 import os
 import pty
-import signal
 import subprocess
 import sys
 import time
@@ -149,26 +148,6 @@ def test_help_into_a_closed_pipe_exits_141():
 
 def _model_env(bark) -> dict:
     return {"BARK_MODEL": bark.env["BARK_MODEL"]}
-
-
-def test_ctrl_c_exits_130_and_leaves_no_file(bark, tmp_path):
-    text = " ".join(["Hello there, my name is suno and I like pizza."] * 30)
-    # A shell starts background jobs with SIGINT ignored and children inherit that (`nohup ... &` must not be
-    # stopped by Ctrl-C): give bark the default disposition, as a terminal would.
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bark_cli", "say", text, "-o", "out.wav", "-v", "--batch-size", "1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path, env={**os.environ, **_model_env(bark)},
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )  # fmt: skip
-    for line in process.stderr:  # wait until generation has started (the networks are loaded)
-        if b"loaded " in line:
-            break
-    time.sleep(0.5)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130, stderr
-    assert b"Traceback" not in stderr and b"interrupted" in stderr
-    assert [p.name for p in tmp_path.iterdir() if p.name != "cache"] == []  # segments done may be cached
 
 
 def test_binary_output_to_a_terminal_is_refused(bark, tmp_path):

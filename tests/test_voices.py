@@ -170,3 +170,90 @@ def test_save_voice_round_trip(tiny_checkpoint, synthesizer, tmp_path):
     assert bad.exit_code == 2 and "must end in .npz" in bad.output
     unwritable = runner.invoke(app, [*args, "-o", str(out), "--save-voice", str(tmp_path / "no" / "v.npz")])
     assert unwritable.exit_code == 6 and "does not exist" in unwritable.output
+
+
+def _npz_with(path, members: dict[str, bytes]) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
+def _npy(array) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def _declaring(shape, dtype="<i8", body=b"") -> bytes:
+    """A .npy whose header declares ``shape`` (the data after it is ``body`` only)."""
+    import io
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": dtype, "fortran_order": False, "shape": shape})
+    return b"\x93NUMPY\x01\x00" + header.getvalue()[8:] + body
+
+
+@pytest.mark.parametrize("shape", [(10**12,), (200_000_000,)], ids=["10^12 values", "200M tokens"])
+def test_a_voice_declaring_huge_arrays_is_refused_before_reading(tmp_path, shape):
+    """np.load allocates what a header declares: a 7 KB file could ask for terabytes (MemoryError)."""
+    arrays = _good()
+    path = tmp_path / "huge.npz"
+    _npz_with(path, {"semantic_prompt.npy": _declaring(shape, body=bytes(7000)),
+                     "coarse_prompt.npy": _npy(arrays["coarse_prompt"]), "fine_prompt.npy": _npy(arrays["fine_prompt"])})  # fmt: skip
+    with pytest.raises(VoiceError, match=f"declares {shape[0]:,} values, more than the 2,994"):
+        load_voice_file(path)
+    result = runner.invoke(app, ["voices", "show", str(path)])
+    assert result.exit_code == 3 and "declares" in result.output
+
+
+def test_a_voice_longer_than_a_minute_is_refused(tmp_path):
+    from bark_cli.voices.voice import validate_voice
+
+    with pytest.raises(VoiceError, match="longer than 60 s"):
+        validate_voice("long", _good(frames=4501))  # arrays from memory (a file is refused by its header)
+    path = tmp_path / "long.npz"
+    np.savez(path, **_good(frames=4501))
+    with pytest.raises(VoiceError, match="coarse_prompt: declares 9,002 values, more than the 9,000"):
+        load_voice_file(path)
+
+
+def test_members_other_than_the_three_are_never_read(tmp_path):
+    """Only semantic_prompt, coarse_prompt and fine_prompt are read: an extra member (a pickle here, or
+    gigabytes) costs nothing."""
+    arrays = _good()
+    path = tmp_path / "extra.npz"
+    members = {f"{key}.npy": _npy(value) for key, value in arrays.items()}
+    members["junk.npy"] = _npy(np.array([object()], dtype=object))
+    members["big.npy"] = _declaring((3 * 2**30,), dtype="|u1")
+    _npz_with(path, members)
+    assert load_voice_file(path).fine_prompt.shape == (8, 40)
+
+
+def test_a_truncated_voice_is_refused(tmp_path):
+    arrays = _good()
+    path = tmp_path / "short.npz"
+    _npz_with(path, {"semantic_prompt.npy": _npy(arrays["semantic_prompt"])[:-10],
+                     "coarse_prompt.npy": _npy(arrays["coarse_prompt"]), "fine_prompt.npy": _npy(arrays["fine_prompt"])})  # fmt: skip
+    with pytest.raises(VoiceError, match="truncated"):
+        load_voice_file(path)
+
+
+def test_voices_list_skips_a_damaged_saved_voice(tiny_voice):
+    from bark_cli.voices.library import user_voice_dir
+
+    assert runner.invoke(app, ["voices", "import", str(tiny_voice), "--name", "good"]).exit_code == 0
+    (user_voice_dir() / "broken.npz").write_bytes(b"not a zip")
+    result = runner.invoke(app, ["voices", "list", "--json"])
+    assert result.exit_code == 0, result.output
+    names = [v["name"] for v in json.loads(result.stdout)]
+    assert "good" in names and "broken" not in names and len(names) == 262
+    assert result.stderr.count("skipping saved voice 'broken'") == 1
+
+
+def test_a_voice_name_with_a_trailing_newline_is_refused(tiny_voice):
+    result = runner.invoke(app, ["voices", "import", str(tiny_voice), "--name", "narrator\n"])
+    assert result.exit_code == 3 and "voice name 'narrator\\n'" in result.output

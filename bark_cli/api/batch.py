@@ -1,16 +1,21 @@
 """`batch`: many items rendered unattended, resumable and safe to run from cron.
 
-For each window of ``--batch-size`` items: take each item's lock (another run holding it: "locked"),
-skip items whose output already matches their inputs ("skipped"), plan the rest into segments, and hand
-them all to the pipeline as one set of recordings (pipeline.py: the cache, the first segments that become
-voices, shared stage batches). Each item is written atomically as soon as its last segment is done, with a
-record beside it naming its inputs.
+Before anything renders, every item's files are placed and checked (batch/outputs.py: inside --out-dir,
+symlinks resolved; away from bark's own files and the inputs; no two items on one file). Then, for each
+window of ``--batch-size`` items: take each item's lock (another run holding it: "locked"), skip items
+whose output already matches their inputs ("skipped"), plan the rest into segments, and hand them all to
+the pipeline as one set of recordings (pipeline.py: the cache, the first segments that become voices,
+shared stage batches). Each item is written atomically as soon as its last segment is done, with a record
+in OUT_DIR/.bark/ naming its inputs. Whatever goes wrong with one item (its text, voice, files, lock, a
+full disk) fails that item alone; a damaged record counts as missing.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,9 +28,10 @@ from ..audio.joins import Joiner
 from ..audio.subtitles import write_subtitles
 from ..batch.cache import SegmentCache, content_key, voice_digest
 from ..batch.inputs import Item
+from ..batch.outputs import FilePlan, ItemFiles, clear_damaged, state_directory
 from ..constants import SAMPLE_RATE
-from ..errors import BarkError
-from ..files import atomic_open
+from ..errors import BarkError, OutputError
+from ..files import atomic_open, check_writable, stale_temporaries
 from ..options import GenerationOptions, OutputOptions, RenderOptions, RuntimeOptions
 from ..pipeline import Pipeline, Recording
 from ..progress import NullProgress, Progress
@@ -34,6 +40,9 @@ from ..text.segmenter import TextSegment
 from .say import check_text, language_of
 
 STATE_DIR = ".bark"  # inside --out-dir: per-output locks and records of what each output was made from
+ITEM_ERRORS = (BarkError, OSError, ValueError, MemoryError)  # what fails one item, not the run
+
+log = logging.getLogger("bark_cli")
 
 
 @dataclass
@@ -59,6 +68,7 @@ class _Work:
     """An item being rendered in this window."""
 
     item: Item
+    files: ItemFiles
     key: str  # of everything its output is made from (its record holds it)
     lock: object
     segments: list[TextSegment]
@@ -84,7 +94,10 @@ class BatchRunner:
         log: Callable[[dict], None] = lambda event: None,
         progress: Progress = NullProgress(),
         cache: SegmentCache | None = None,
+        inputs: tuple[Path, ...] = (),
     ):
+        """``inputs``: the input files, which no output may overwrite. Raises OutputError, before any work,
+        when the state directory or the manifest cannot be written."""
         self.out_dir, self.fmt, self.generation, self.render, self.out = out_dir, fmt, generation, render, out
         self.force, self.subtitles, self.log, self.progress = force, subtitles, log, progress
         self.model = runtime.model
@@ -92,8 +105,15 @@ class BatchRunner:
         self.pipeline = Pipeline(runtime, cache, progress, reuse=not force)
         self.manifest = manifest or out_dir / "manifest.jsonl"
         self.state = out_dir / STATE_DIR
-        (self.state / "locks").mkdir(parents=True, exist_ok=True)
-        (self.state / "done").mkdir(parents=True, exist_ok=True)
+        for directory in (self.state, self.state / "locks", self.state / "done"):
+            state_directory(directory)
+        check_writable(self.manifest, "cannot write the manifest")
+        reserved = {path: f"the input {path}" for path in inputs}
+        if os.path.realpath(self.manifest) in {os.path.realpath(p) for p in reserved}:
+            raise OutputError(f"--manifest {self.manifest} is also an input file")
+        self.plan = FilePlan(out_dir, self.state, {**reserved, self.manifest: "the manifest"})
+        self.files: dict[int, ItemFiles] = {}
+        self.manifest_failed = False
         self.summary = Summary()
 
     # --- per item ------------------------------------------------------------------------------------
@@ -107,8 +127,23 @@ class BatchRunner:
         }  # fmt: skip
         return content_key(fields)
 
-    def _record(self, item: Item) -> Path:
-        return self.state / "done" / (item.output.replace("/", "%2F") + ".json")
+    def _record(self, files: ItemFiles) -> Path:
+        return self.state / "done" / (files.state + ".json")
+
+    def _recorded_key(self, files: ItemFiles) -> str | None:
+        """The key in the output's record; None when there is none, or it is damaged (then logged)."""
+        path = self._record(files)
+        try:
+            key = json.loads(path.read_text(encoding="utf-8"))["key"]
+            if isinstance(key, str):
+                return key
+            why = "its key is not text"
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError) as exc:  # unreadable, not UTF-8 or JSON, no key
+            why = f"{type(exc).__name__}: {exc}"
+        log.warning("warning: damaged record %s (%s): rendering %s again", path, why, files.output.name)
+        return None
 
     def _finish(self, item: Item, status: str, **details) -> None:
         setattr(self.summary, status, getattr(self.summary, status) + 1)
@@ -116,8 +151,13 @@ class BatchRunner:
         event.update(details)
         self.log(event)
         line = json.dumps({**event, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}, ensure_ascii=False) + "\n"
-        with open(self.manifest, "a", encoding="utf-8") as stream:  # one short O_APPEND write per item
-            stream.write(line)
+        try:
+            with open(self.manifest, "a", encoding="utf-8") as stream:  # one short O_APPEND write per item
+                stream.write(line)
+        except OSError as exc:  # a full disk: the items still render, and the log says what happened
+            if not self.manifest_failed:
+                log.warning("warning: cannot append to the manifest %s: %s", self.manifest, exc.strerror or exc)
+            self.manifest_failed = True
 
     def _start(self, item: Item) -> _Work | None:
         """Lock and plan one item, or finish it here (failed, locked or skipped)."""
@@ -128,58 +168,73 @@ class BatchRunner:
         if item.error:
             self._finish(item, "failed", error=item.error)
             return None
-        lock = FileLock(str(self.state / "locks" / (item.output.replace("/", "%2F") + ".lock")))
+        files = self.files[item.number]
+        lock = None
         try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            self._finish(item, "locked")
-            return None
-        try:
+            lock_path = self.state / "locks" / (files.state + ".lock")
+            if lock_path.is_symlink() or (lock_path.exists() and not lock_path.is_file()):
+                raise OutputError(f"lock {lock_path} is not a regular file; remove it")
+            lock = FileLock(str(lock_path))
+            try:
+                lock.acquire(timeout=0)
+            except Timeout:
+                self._finish(item, "locked")
+                return None
             options = dataclasses.replace(self.generation, **item.options)
             if options.seed is None:
                 options = dataclasses.replace(options, seed=0)  # the seeds rule: batch's default base seed
             voice = resolve_voice(options.voice) if options.voice is not None else None
             key = self._item_key(item, voice, options)
-            output = self.out_dir / item.output
-            record = self._record(item)
-            if not self.force and output.is_file() and record.is_file() and json.loads(record.read_text()).get("key") == key:
+            if not self.force and files.output.is_file() and self._recorded_key(files) == key:
                 lock.release()
                 self._finish(item, "skipped")
                 return None
             check_text(item.text)
-            output.parent.mkdir(parents=True, exist_ok=True)
-            for stale in output.parent.glob(f".{output.name}.*.part"):  # left by a killed run; we hold the lock
-                stale.unlink(missing_ok=True)
+            files.output.parent.mkdir(parents=True, exist_ok=True)
+            for path in (files.output, files.subtitles):
+                if path is not None:
+                    check_writable(path)
+                    for stale in stale_temporaries(path):  # left by a killed run; we hold the lock
+                        stale.unlink(missing_ok=True)
             segments = self.pipeline.plan(item.text, self.render.segment_seconds, language_of(options.voice))
             recording = Recording([s.text for s in segments], voice, options, options.seed)
             r = self.render
-            return _Work(item, key, lock, segments, recording, Joiner(len(segments), r.sentence_silence, r.paragraph_silence, r.trim_silence))
-        except (BarkError, OSError, ValueError) as exc:
-            lock.release()
-            self._finish(item, "failed", error=str(exc))
+            joiner = Joiner(len(segments), r.sentence_silence, r.paragraph_silence, r.trim_silence)
+            return _Work(item, files, key, lock, segments, recording, joiner)
+        except ITEM_ERRORS as exc:
+            if lock is not None and lock.is_locked:
+                lock.release()
+            self._finish(item, "failed", error=str(exc) or type(exc).__name__)
             return None
 
     # --- output ---------------------------------------------------------------------------------------
     def _write(self, work: _Work) -> None:
-        item = work.item
+        item, files = work.item, work.files
         try:
-            output = self.out_dir / item.output
-            write_audio(output, np.concatenate(work.chunks), self.fmt, make_tags(item.text, self.model))
-            if self.subtitles:
-                write_subtitles(output.with_suffix("." + self.subtitles), work.joiner.spans, [s.text for s in work.segments])
-            with atomic_open(self._record(item), "w", encoding="utf-8") as stream:
+            write_audio(files.output, np.concatenate(work.chunks), self.fmt, make_tags(item.text, self.model))
+            if files.subtitles is not None:
+                write_subtitles(files.subtitles, work.joiner.spans, [s.text for s in work.segments])
+            record = self._record(files)
+            clear_damaged(record)
+            with atomic_open(record, "w", encoding="utf-8") as stream:
                 json.dump({"key": work.key, "source": item.source}, stream)
             seconds = work.joiner.position / SAMPLE_RATE
             self.summary.audio_seconds += seconds
             status = "rendered" if work.generated else "cached"
             self._finish(item, status, seconds=round(seconds, 3), segments=len(work.segments), generated=work.generated)
-        except (BarkError, OSError) as exc:
-            self._finish(item, "failed", error=str(exc))
+        except ITEM_ERRORS as exc:
+            self._finish(item, "failed", error=str(exc) or type(exc).__name__)
         finally:
             work.lock.release()
 
     def run(self, items: list[Item]) -> Summary:
         self.summary.items = len(items)
+        for item in items:  # every item's files, before anything renders
+            if item.error is None:
+                try:
+                    self.files[item.number] = self.plan.claim(item, self.subtitles)
+                except ValueError as exc:
+                    item.error = str(exc)
         window = self.render.batch_size
         self.progress.start("items", len(items), "items")
         for start in range(0, len(items), window):
@@ -227,9 +282,12 @@ def batch(
 
     fmt = audio_format(STDOUT, out.format, out.float32)
     items = read_items(inputs, by, fmt.name)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create --out-dir {out_dir}: {exc.strerror or exc}") from exc
     runner = BatchRunner(
         out_dir, fmt, generation, runtime, render, out, force=force, subtitles=subtitles, manifest=manifest,
-        log=log, progress=progress,
+        log=log, progress=progress, inputs=tuple(Path(p) for p in inputs if p != "-"),
     )  # fmt: skip
     return runner.run(items)

@@ -63,6 +63,7 @@ def say(
     save_voice: Path | None = None,
     subtitles: Path | None = None,
     manifest: Path | None = None,
+    source: Path | None = None,
     generation: GenerationOptions = GenerationOptions(),
     runtime: RuntimeOptions = RuntimeOptions(),
     render: RenderOptions = RenderOptions(),
@@ -71,12 +72,13 @@ def say(
     stdout: BinaryIO | None = None,
 ) -> SayResult:
     """Speak ``text`` (any length) into ``output`` (a file, or Path("-") for a WAV on stdout), or stream
-    raw 16-bit PCM to stdout segment by segment with ``raw``."""
+    raw 16-bit PCM to stdout segment by segment with ``raw``. ``source``: the file the text was read
+    from, which no output may overwrite."""
     from ..audio.formats import STDOUT, audio_format, check_output, make_tags, pcm16, send, write_audio
     from ..audio.joins import Joiner
     from ..audio.subtitles import build_manifest, check_subtitles, write_manifest, write_subtitles
     from ..batch.cache import SegmentCache
-    from ..files import check_writable
+    from ..files import check_distinct, check_writable
     from ..pipeline import Pipeline, Recording
     from ..voices.library import check_voice_output, resolve_voice, save_voice as write_voice
     from ..voices.voice import Voice
@@ -98,6 +100,10 @@ def say(
         check_writable(manifest)
     if save_voice is not None:
         check_voice_output(save_voice)
+    check_distinct({
+        "the input text (--file)": source, "the output (-o)": output, "the subtitles (--subtitles)": subtitles,
+        "the manifest (--manifest)": manifest, "the saved voice (--save-voice)": save_voice,
+    })  # fmt: skip
     voice = resolve_voice(generation.voice) if generation.voice is not None else None
     seed = generation.seed if generation.seed is not None else secrets.randbelow(2**31)
     log.info("seed %d", seed)

@@ -13,6 +13,7 @@ import numpy as np
 from ..constants import SAMPLE_RATE
 from ..errors import InvalidOptionError, OutputClosedError, OutputError
 from ..files import atomic_open, check_writable
+from ..signals import deferred
 
 STDOUT = Path("-")
 # Format name (constants.AUDIO_FORMATS) -> (libsndfile container, subtype). 16-bit PCM unless lossy.
@@ -23,6 +24,7 @@ FORMATS = {
     "mp3": ("MP3", "MPEG_LAYER_III"),
 }
 COMMENT_CHARS = 300  # the text in the comment tag is cut at a word boundary past this
+SFC_SET_ADD_PEAK_CHUNK = 0x1050  # sndfile.h; soundfile does not name it
 
 
 @dataclass(frozen=True)
@@ -77,13 +79,24 @@ def make_tags(text: str, model: str) -> Tags:
     return Tags(title=title, artist=f"bark-cli ({model})", comment=words)
 
 
-def encode(stream: BinaryIO, audio: np.ndarray, fmt: AudioFormat, tags: Tags | None) -> None:
+def encode(audio: np.ndarray, fmt: AudioFormat, tags: Tags | None) -> bytes:
+    """The whole file of mono float ``audio`` (N,), encoded in memory.
+
+    In memory, then written by us: soundfile writes to a Python stream through callbacks inside C, where
+    a write error becomes pages of cffi tracebacks and a signal is swallowed; signals wait for the end of
+    the encoding (signals.py).
+    """
     import soundfile
 
-    with soundfile.SoundFile(stream, "w", SAMPLE_RATE, 1, fmt.subtype, format=fmt.container) as sound:
+    buffer = io.BytesIO()
+    with deferred(), soundfile.SoundFile(buffer, "w", SAMPLE_RATE, 1, fmt.subtype, format=fmt.container) as sound:
+        if fmt.subtype == "FLOAT":
+            # libsndfile stamps float WAVs with a PEAK chunk holding the time of writing: same seed, same bytes.
+            soundfile._snd.sf_command(sound._file, SFC_SET_ADD_PEAK_CHUNK, soundfile._ffi.NULL, 0)
         if tags is not None:
             sound.title, sound.artist, sound.comment = tags.title, tags.artist, tags.comment
         sound.write(np.clip(audio, -1.0, 1.0))
+    return buffer.getvalue()
 
 
 def check_output(path: Path) -> None:
@@ -93,13 +106,12 @@ def check_output(path: Path) -> None:
 
 def write_audio(path: Path, audio: np.ndarray, fmt: AudioFormat, tags: Tags | None = None, stdout: BinaryIO | None = None) -> None:
     """Write mono float ``audio`` (N,) to ``path`` atomically, or as one complete file to ``stdout``."""
-    if path != STDOUT:
-        with atomic_open(path) as stream:
-            encode(stream, audio, fmt, tags)
+    data = encode(audio, fmt, tags)
+    if path == STDOUT:
+        send(stdout, data)
         return
-    buffer = io.BytesIO()  # the WAV header needs the length: encode whole, then send
-    encode(buffer, audio, fmt, tags)
-    send(stdout, buffer.getvalue())
+    with atomic_open(path) as stream:
+        stream.write(data)
 
 
 def pcm16(audio: np.ndarray) -> bytes:
@@ -107,13 +119,14 @@ def pcm16(audio: np.ndarray) -> bytes:
     import soundfile
 
     buffer = io.BytesIO()
-    soundfile.write(buffer, np.clip(audio, -1.0, 1.0), SAMPLE_RATE, format="RAW", subtype="PCM_16", endian="LITTLE")
+    with deferred():  # see encode
+        soundfile.write(buffer, np.clip(audio, -1.0, 1.0), SAMPLE_RATE, format="RAW", subtype="PCM_16", endian="LITTLE")
     return buffer.getvalue()
 
 
 def send(stdout: BinaryIO, data: bytes) -> None:
     """Write ``data`` at once, past stdout's buffer (a listener hears each segment as it is made); a closed
-    pipe is no error."""
+    pipe is no error, any other failure (``> /dev/full``) an OutputError."""
     try:
         stdout.flush()
         try:
@@ -124,6 +137,8 @@ def send(stdout: BinaryIO, data: bytes) -> None:
         _write_all(fd, memoryview(data))
     except BrokenPipeError as exc:
         raise OutputClosedError("stdout was closed") from exc
+    except OSError as exc:
+        raise OutputError(f"cannot write to standard output: {exc.strerror or exc}") from exc
 
 
 def _write_all(fd: int, view: memoryview) -> None:

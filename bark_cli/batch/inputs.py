@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from ..errors import BarkError, InputTextError
+from ..text.normalize import decode_utf8, normalize
 from ..options import GROUPS
 from ..schema import Declared, coerce, declared
 
@@ -44,11 +45,11 @@ def _read(path: str) -> bytes:
 
 
 def _decode(data: bytes, where: str) -> tuple[str, str | None]:
-    """The text, or "" and why it is not UTF-8."""
+    """The text (a leading byte order mark dropped), or "" and why it is not UTF-8."""
     try:
-        return data.decode("utf-8"), None
-    except UnicodeDecodeError as exc:
-        return "", f"{where} is not UTF-8 text (invalid byte at offset {exc.start})"
+        return decode_utf8(data, where), None
+    except InputTextError as exc:
+        return "", str(exc)
 
 
 def _mode(path: str, by: str | None) -> str:
@@ -102,9 +103,10 @@ def read_items(inputs: list[str], by: str | None, extension: str) -> list[Item]:
             text, error = _decode(data, name)
             items.append(Item(len(items) + 1, path, text, f"{stem}.{extension}", error=error))
             continue
-        # Line by line, each decoded alone: one bad line fails its own item only.
+        # Line by line, each decoded alone: one bad line fails its own item only. An editor's byte order
+        # mark before the first line is dropped (decode_utf8); blank lines, invisible ones too, are no items.
         decoded = [(n, *_decode(raw, f"line {n}")) for n, raw in enumerate(data.splitlines(), 1)]
-        lines = [(n, line, error) for n, line, error in decoded if error is not None or line.strip()]
+        lines = [(n, line, error) for n, line, error in decoded if error is not None or normalize(line)]
         width = _width(len(lines))
         for k, (n, line, error) in enumerate(lines, 1):
             source, output = f"{name}:{n}", f"{stem}-{k:0{width}d}.{extension}"
@@ -114,20 +116,5 @@ def read_items(inputs: list[str], by: str | None, extension: str) -> list[Item]:
                 items.append(_jsonl_item(len(items) + 1, source, line, output))
             else:
                 items.append(Item(len(items) + 1, source, line, output))
-    _check_outputs(items)
     return items
 
-
-def _check_outputs(items: list[Item]) -> None:
-    """Refuse outputs that would land outside the output directory, and two items writing one file."""
-    seen: dict[str, int] = {}
-    for item in items:
-        name = PurePosixPath(item.output)
-        if name.is_absolute() or ".." in name.parts or "\\" in item.output:
-            item.error = item.error or f"output {item.output!r} would land outside --out-dir"
-            continue
-        key = str(name)
-        if key in seen:
-            item.error = item.error or f"output {item.output!r} is also item {seen[key]}'s"
-        else:
-            seen[key] = item.number

@@ -69,22 +69,47 @@ def _stdout_identity() -> tuple[int, int] | None:
     return status.st_dev, status.st_ino
 
 
-def main() -> None:
-    from ..errors import OutputClosedError
+def _usage_error(exc) -> int:
+    """click's usage errors (unknown flag or command, a missing or malformed value) as one line, exit 2."""
+    from .reporting import printable
 
+    if type(exc).__name__ == "NoArgsIsHelpError":  # `bark voices`: click has printed the help already
+        return exc.exit_code
+    message = " ".join(exc.format_message().split())
+    if getattr(exc, "ctx", None) is not None:
+        message += f" (see '{exc.ctx.command_path} --help')"
+    typer.echo(f"bark: error: {printable(message)}", err=True)
+    return exc.exit_code
+
+
+def main() -> None:
+    from typer import Abort
+    from typer._click.exceptions import ClickException
+
+    from ..errors import OutputClosedError
+    from .streams import reopen_closed_streams
+
+    reopen_closed_streams()
     stdout = _stdout_identity()
     # A fixed program name: usage lines and the completion variable (_BARK_COMPLETE) read the same
-    # whether started as `bark` or `python -m bark_cli`.
+    # whether started as `bark` or `python -m bark_cli`. Not standalone: click's errors come back here,
+    # to be reported as ours are (standalone, Typer draws a box of several lines around them).
     try:
-        app(prog_name="bark")
+        code = app(prog_name="bark", standalone_mode=False)
+    except ClickException as exc:
+        code = _usage_error(exc)
+    except Abort:
+        typer.echo("bark: error: aborted", err=True)
+        code = 1
     except BrokenPipeError:  # `bark --help | head -1`: the reader left; end quietly like other tools
         from .reporting import silence_stdout
 
         silence_stdout()
-        raise SystemExit(OutputClosedError.exit_code) from None
+        code = OutputClosedError.exit_code
     except SystemExit as exc:
         # rich (typer's help) meets a closed pipe by pointing stdout at /dev/null and exiting 1; the
         # swapped stdout tells that exit apart from a real error: the reader left, exit like our commands.
         if exc.code == 1 and stdout is not None and _stdout_identity() != stdout:
             raise SystemExit(OutputClosedError.exit_code) from None
         raise
+    raise SystemExit(code if isinstance(code, int) else 0)

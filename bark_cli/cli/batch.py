@@ -11,7 +11,7 @@ import typer
 
 from ..options import GenerationOptions, OutputOptions, RenderOptions, RuntimeOptions
 from .parameters import Quiet, Verbose, with_options
-from .reporting import progress_display, reporting_errors
+from .reporting import printable, progress_display, reporting_errors
 
 BATCH = "Batch"
 
@@ -37,7 +37,8 @@ def _logger(log_format: str, quiet: bool, progress):
         detail = f": {event['error']}" if "error" in event else ""
         if "seconds" in event:
             detail = f" ({event['seconds']:.1f} s, {event['segments']} segment(s), {event['generated']} generated)"
-        write(f"bark: item {event['item']} {event['source']} -> {event['output']} {event['status']}{detail}")
+        # Names and errors hold the user's text: one line each, whatever they contain.
+        write(printable(f"bark: item {event['item']} {event['source']} -> {event['output']} {event['status']}{detail}"))
 
     return log
 

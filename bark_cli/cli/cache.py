@@ -10,7 +10,7 @@ import typer
 from .reporting import reporting_errors
 
 app = typer.Typer(
-    help="Inspect or clear the cache of rendered segments.",
+    help="Inspect or clear the cache of rendered segments (and of compiled kernels).",
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -31,9 +31,14 @@ def info(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = 
 
 @app.command()
 def clear() -> None:
-    """Delete every cached segment (outputs already written are not touched)."""
+    """Delete every cached segment and the compiled --half kernels (outputs already written are not touched)."""
     with reporting_errors():
         from ..batch.cache import SegmentCache
+        from ..runtime.cpu.native import clear_kernels
 
         cleared = SegmentCache().clear()
-        typer.echo(f"removed {cleared.entries} segment(s), {cleared.size_bytes / 1e6:.1f} MB", err=True)
+        kernels = clear_kernels()
+        typer.echo(
+            f"removed {cleared.entries} segment(s), {cleared.size_bytes / 1e6:.1f} MB, and {kernels} compiled kernel(s)",
+            err=True,
+        )

@@ -6,13 +6,7 @@ import sys
 from pathlib import Path
 
 from ..errors import InputTextError
-
-
-def _decode(data: bytes, source: str) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputTextError(f"{source} is not UTF-8 text (invalid byte at offset {exc.start})") from exc
+from ..text.normalize import decode_utf8, normalize
 
 
 def read_text(text: str | None, file: Path | None) -> str:
@@ -21,14 +15,14 @@ def read_text(text: str | None, file: Path | None) -> str:
         raise InputTextError("give the text either as an argument or with --file, not both")
     if file is not None:
         if str(file) == "-":
-            return _decode(sys.stdin.buffer.read(), "standard input")
+            return decode_utf8(sys.stdin.buffer.read(), "standard input")
         try:
-            return _decode(file.read_bytes(), str(file))
+            return decode_utf8(file.read_bytes(), str(file))
         except OSError as exc:
             raise InputTextError(f"cannot read {file}: {exc.strerror or exc}") from exc
     if text == "-" or (text is None and not sys.stdin.isatty()):
-        content = _decode(sys.stdin.buffer.read(), "standard input")
-        if text is None and not content.strip():
+        content = decode_utf8(sys.stdin.buffer.read(), "standard input")
+        if text is None and not normalize(content):
             raise InputTextError("no text: give TEXT, --file FILE, or pipe text on standard input")
         return content
     if text is None:

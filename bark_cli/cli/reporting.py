@@ -11,13 +11,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import signal
+import re
 import sys
 import warnings
 
 import typer
 
-from ..errors import EXIT_INTERNAL, EXIT_INTERRUPTED, BarkError, OutputClosedError
+from ..errors import EXIT_INTERNAL, EXIT_INTERRUPTED, BarkError, OutputClosedError, Terminated
+from ..signals import handling_sigterm
 
 PACKAGE_LOGGER = "bark_cli"
 
@@ -50,33 +51,27 @@ def _logging(verbose: bool, quiet: bool):
         root.handlers[:], root.level = saved[3], saved[4]
 
 
-def _terminate(signum, frame):  # cron, systemd and `timeout` stop jobs with SIGTERM: clean up like Ctrl-C
-    raise KeyboardInterrupt
+# Characters that would break a message's one line, or forge another: shown as escapes.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
-@contextlib.contextmanager
-def _sigterm_as_interrupt():
-    try:
-        previous = signal.signal(signal.SIGTERM, _terminate)
-    except ValueError:  # not the main thread: leave signals to whoever runs us
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+def printable(text: str) -> str:
+    """``text`` (names and messages that may hold a user's text) on one line: control characters and
+    line separators as Python escapes (a newline in a batch output name must not forge a log line)."""
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 @contextlib.contextmanager
 def reporting_errors(verbose: bool = False, quiet: bool = False):
-    """Run a command: logging and warnings as the module docstring says, SIGTERM handled like Ctrl-C, and
-    every error turned into one line on stderr and the exit code of the table in errors.py.
+    """Run a command: logging and warnings as the module docstring says, SIGTERM handled like Ctrl-C (with
+    its own exit code), and every error turned into one line on stderr and the exit code of the table in
+    errors.py.
 
     With BARK_DEBUG set, every error propagates with its traceback (and the cause it was raised from).
     """
     debug = bool(os.environ.get("BARK_DEBUG"))
     try:
-        with _logging(verbose, quiet), _sigterm_as_interrupt():
+        with _logging(verbose, quiet), handling_sigterm():
             yield
     except (OutputClosedError, BrokenPipeError):
         # The reader left (| head): say nothing, and keep Python from complaining while flushing stdout.
@@ -85,15 +80,19 @@ def reporting_errors(verbose: bool = False, quiet: bool = False):
     except BarkError as exc:
         if debug:
             raise
-        typer.echo(f"bark: error: {exc}", err=True)
+        typer.echo(f"bark: error: {printable(str(exc))}", err=True)
         raise typer.Exit(exc.exit_code) from None
     except KeyboardInterrupt:
         typer.echo("bark: interrupted", err=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
+    except Terminated:
+        typer.echo("bark: terminated", err=True)
+        raise typer.Exit(Terminated.exit_code) from None
     except Exception as exc:
         if debug:
             raise
-        typer.echo(f"bark: internal error: {type(exc).__name__}: {exc} (BARK_DEBUG=1 shows the traceback)", err=True)
+        message = printable(f"{type(exc).__name__}: {exc}")
+        typer.echo(f"bark: internal error: {message} (BARK_DEBUG=1 shows the traceback)", err=True)
         raise typer.Exit(EXIT_INTERNAL) from None
 
 

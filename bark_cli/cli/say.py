@@ -13,6 +13,7 @@ from .inputs import read_text
 from .parameters import Quiet, TextFile, Verbose, with_options
 from .reporting import progress_display, reporting_errors, show
 from .split import print_segments
+from .streams import stdout_closed
 
 OUTPUT = "Output"
 
@@ -64,6 +65,8 @@ def say(
         from ..schema import build
 
         to_stdout = raw or str(output) == "-"
+        if to_stdout and not dry_run and stdout_closed():  # known now, not after minutes of generation
+            raise OutputError("cannot write to standard output: it is closed")
         if to_stdout and not dry_run and sys.stdout.isatty():
             raise OutputError(
                 "refusing to write binary audio to a terminal: pipe it (| aplay -r 24000 -f S16_LE -c 1) "
@@ -78,7 +81,7 @@ def say(
         with progress_display(quiet) as progress:
             result = api.say(
                 content, output, raw=raw, save_voice=save_voice, subtitles=subtitles, manifest=manifest,
-                generation=generation, runtime=runtime, render=render, out=out, progress=progress,
+                source=file, generation=generation, runtime=runtime, render=render, out=out, progress=progress,
             )  # fmt: skip
         if show(quiet):
             cached = f", {result.cached} from cache" if result.cached else ""

@@ -7,6 +7,8 @@ click as each command's ``default_map``, so a flag always wins.
 
 from __future__ import annotations
 
+import difflib
+import logging
 import os
 import tomllib
 from dataclasses import dataclass
@@ -18,7 +20,11 @@ from ..options import GROUPS
 from ..schema import Declared, coerce, declared
 
 ENV_PREFIX = "BARK_"
+# BARK_* variables that are not config keys: the traceback switch, and the test suite's regenerate switch.
+OTHER_VARIABLES = ("BARK_DEBUG", "BARK_UPDATE_GENERATED")
 TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+log = logging.getLogger("bark_cli")
 
 
 def config_options() -> dict[str, Declared]:
@@ -74,8 +80,10 @@ def check(key: str, value: object, where: str) -> object:
 
 def read_file(path: Path | None = None) -> dict[str, object]:
     path = path or config_path()
-    if not path.is_file():
+    if not path.exists():
         return {}
+    if not path.is_file():
+        raise ConfigError(f"config file {path} is not a file (a directory?): remove it or put the TOML file there")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
@@ -94,7 +102,19 @@ def settings(path: Path | None = None) -> dict[str, Setting]:
         raw = os.environ.get(variable)
         if raw is not None and raw != "":
             found[key] = Setting(key, parse(key, raw, f"env {variable}"), f"env {variable}")
+    _warn_unknown_variables()
     return found
+
+
+def _warn_unknown_variables() -> None:
+    """A warning for each BARK_* variable that is no key (a typo would otherwise be ignored in silence).
+    Not an error, as an unknown key in the file is: the environment is shared with other programs."""
+    known = [ENV_PREFIX + key.upper() for key in config_options()]
+    for variable in sorted(v for v in os.environ if v.startswith(ENV_PREFIX)):
+        if variable not in known and variable not in OTHER_VARIABLES:
+            close = difflib.get_close_matches(variable, known, n=1, cutoff=0.7)
+            hint = f"did you mean {close[0]}?" if close else "the keys are those of `bark config show`"
+            log.warning("warning: unknown variable %s is ignored; %s", variable, hint)
 
 
 def built_in() -> dict[str, object]:
@@ -102,22 +122,14 @@ def built_in() -> dict[str, object]:
     return {key: option.default for key, option in config_options().items()}
 
 
-def _toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-        return f'"{escaped}"'
-    return repr(value)
-
-
 def write_file(values: dict[str, object], path: Path | None = None) -> Path:
+    import tomli_w  # a TOML writer: any value (a newline in a model path too) reads back as it was
+
     path = path or config_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    lines = ["# bark-cli defaults: `bark config set KEY VALUE`; flags and BARK_* variables override them."]
-    lines += [f"{key} = {_toml_value(value)}" for key, value in sorted(values.items())]
+    header = "# bark-cli defaults: `bark config set KEY VALUE`; flags and BARK_* variables override them.\n"
     with atomic_open(path, "w", encoding="utf-8") as stream:
-        stream.write("\n".join(lines) + "\n")
+        stream.write(header + tomli_w.dumps(dict(sorted(values.items()))))
     return path
 
 

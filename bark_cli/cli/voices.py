@@ -22,12 +22,13 @@ Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of a tabl
 def _print_table(voices) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(box=None, pad_edge=False)
     for column, justify in (("name", "left"), ("language", "left"), ("source", "left"), ("seconds", "right")):
         table.add_column(column, justify=justify)
     for v in voices:
-        table.add_row(v.name, v.language or "-", v.source, f"{v.seconds:.2f}")
+        table.add_row(Text(v.name), v.language or "-", v.source, f"{v.seconds:.2f}")  # a name is never markup
     Console(highlight=False, soft_wrap=True).print(table)
 
 

@@ -57,7 +57,11 @@ class Networks:
 
 def load_tokenizer(model: str) -> Tokenizer:
     """The checkpoint's tokenizer alone (for planning segments without loading any network)."""
-    return load_tokenizer_from(checkpoint_dir(model, weights=False))
+    path = checkpoint_dir(model, weights=False)
+    try:
+        return load_tokenizer_from(path)
+    except WeightsNotFoundError as exc:
+        raise WeightsNotFoundError(f"--model {model}: {exc}") from exc
 
 
 def load_networks(options: RuntimeOptions) -> Networks:
@@ -68,7 +72,10 @@ def load_networks(options: RuntimeOptions) -> Networks:
         raise DeviceError(f"--quantize {options.quantize} runs on the CPU only; use --half on {device.type}")
     started = time.perf_counter()
     path = checkpoint_dir(options.model)
-    config, weights, tokenizer = read_config(path), read_weights(path), load_tokenizer_from(path)
+    try:
+        config, weights, tokenizer = read_config(path), read_weights(path), load_tokenizer_from(path)
+    except WeightsNotFoundError as exc:  # the readers know the file, the user knows the flag
+        raise WeightsNotFoundError(f"--model {options.model}: {exc}") from exc
     try:
         networks = networks_from_state(config, weights, tokenizer, device, dtype, options.cpu_offload, options.quantize)
     except (KeyError, RuntimeError, ValueError) as exc:  # missing or misshapen weights

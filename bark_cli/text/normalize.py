@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import codecs
 import re
+import unicodedata
 
 import numpy as np
 
@@ -11,8 +13,21 @@ from ..errors import InputTextError
 
 
 def normalize(text: str) -> str:
-    """Collapse runs of whitespace (newlines included) to one space, as the reference does."""
-    return re.sub(r"\s+", " ", text).strip()
+    """Collapse runs of whitespace (newlines included) to one space, as the reference does, and drop the
+    characters nobody sees or hears (zero-width spaces and joiners, BOMs, bidi marks, controls), as the
+    BERT tokenizer does: text made only of them is empty."""
+    visible = "".join(c for c in text if c.isspace() or unicodedata.category(c) not in ("Cf", "Cc"))
+    return re.sub(r"\s+", " ", visible).strip()
+
+
+def decode_utf8(data: bytes, source: str) -> str:
+    """``data`` as UTF-8 text, without the byte order mark some editors put first; InputTextError naming
+    ``source`` and the offset of the first invalid byte."""
+    bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    try:
+        return data[bom:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputTextError(f"{source} is not UTF-8 text (invalid byte at offset {bom + exc.start})") from exc
 
 
 # Rough speaking rates of Bark voices, for planning segments (the model decides the real length).

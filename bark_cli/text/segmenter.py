@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..constants import MAX_TEXT_TOKENS
-from .normalize import SYLLABIC, estimate_seconds, guess_language
+from .normalize import SYLLABIC, estimate_seconds, guess_language, normalize
 
 PARAGRAPH_BREAK = re.compile(r"\n[ \t\r\f\v]*\n\s*")
 CUE_SPAN = re.compile(r"\[[^\[\]\n]*\]|♪[^♪]*♪")
@@ -136,10 +136,10 @@ class Splitter:
     def split(self, text: str, language: str) -> list[TextSegment]:
         segments: list[TextSegment] = []
         for paragraph in PARAGRAPH_BREAK.split(text):
-            if not paragraph.strip():
+            if not normalize(paragraph):  # blank, or only invisible characters
                 continue
             sentences = [piece for s in self.sentences(paragraph, language) for piece in self._fit(s)]
-            pieces = [p.strip() for p in self._pack(sentences, len(LEVELS)) if p.strip()]
+            pieces = [p.strip() for p in self._pack(sentences, len(LEVELS)) if normalize(p)]
             for i, piece in enumerate(pieces):
                 segments.append(
                     TextSegment(piece, self.count_tokens(piece), estimate_seconds(piece), i == len(pieces) - 1)

@@ -8,6 +8,7 @@ platformdirs user data dir); a shipped preset (``v2/en_speaker_6``, ``en_speaker
 from __future__ import annotations
 
 import difflib
+import logging
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -18,10 +19,13 @@ import numpy as np
 from ..constants import CODEC_FRAME_RATE, LANGUAGES
 from ..errors import InvalidOptionError, VoiceError
 from ..files import atomic_open, check_writable
-from .voice import VOICE_KEYS, Voice, load_voice_file, validate_voice
+from .voice import VOICE_KEYS, Voice, load_voice_array, load_voice_file, validate_voice
 
-PRESET_LANGUAGE = re.compile(r"^(?:v2/)?([a-z]{2})_speaker_\d+$")
-USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+log = logging.getLogger("bark_cli")
+
+# Matched whole (fullmatch: "$" alone would let a trailing newline through).
+PRESET_LANGUAGE = re.compile(r"(?:v2/)?([a-z]{2})_speaker_\d+")
+USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 TRANSFORMERS_SUFFIX = "_semantic_prompt.npy"
 
 
@@ -71,7 +75,7 @@ def voice_names() -> list[str]:
 def voice_language(name: str) -> str | None:
     if name == "announcer":
         return "en"
-    match = PRESET_LANGUAGE.match(name)
+    match = PRESET_LANGUAGE.fullmatch(name)
     return match.group(1) if match else None
 
 
@@ -83,10 +87,7 @@ def load_transformers_layout(path: Path) -> Voice:
         part = Path(f"{prefix}_{key}.npy")
         if not part.is_file():
             raise VoiceError(f"voice {prefix}: {part.name} is missing (transformers layout needs all three .npy files)")
-        try:
-            arrays[key] = np.load(part, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise VoiceError(f"voice file {part} cannot be read as a .npy array ({exc})") from exc
+        arrays[key] = load_voice_array(part, key)
     return validate_voice(prefix, arrays)
 
 
@@ -118,7 +119,12 @@ def list_voices(language: str | None = None) -> list[VoiceInfo]:
     """The user's voices, then the shipped presets; ``language`` filters by two-letter code."""
     if language is not None and language not in LANGUAGES:
         raise InvalidOptionError(f"unknown language {language!r}; Bark's languages are {', '.join(LANGUAGES)}")
-    found = [voice_info(n, p, "user") for n, p in _user().items()]
+    found = []
+    for name, path in _user().items():
+        try:
+            found.append(voice_info(name, path, "user"))
+        except VoiceError as exc:  # one damaged file in the user's folder hides none of the others
+            log.warning("warning: skipping saved voice %r: %s", name, exc)
     found += [voice_info(n, p, "shipped") for n, p in _shipped().items()]
     return [v for v in found if language is None or v.language == language]
 
@@ -151,7 +157,7 @@ def save_voice(voice: Voice, path: Path) -> None:
 
 def import_voice(source: Path, name: str, force: bool = False) -> Path:
     """Validate ``source`` and keep it among the user's voices as ``name``."""
-    if not USER_NAME.match(name):
+    if not USER_NAME.fullmatch(name):
         raise VoiceError(f"voice name {name!r}: use letters, digits, '.', '_' or '-' (up to 64 characters)")
     if name in _shipped():
         raise VoiceError(f"voice name {name!r} is a shipped preset; choose another name")

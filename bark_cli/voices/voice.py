@@ -8,10 +8,25 @@ from pathlib import Path
 
 import numpy as np
 
-from ..constants import CODEBOOK_SIZE, N_COARSE_CODEBOOKS, N_FINE_CODEBOOKS, SEMANTIC_VOCAB_SIZE
+from ..constants import (
+    CODEBOOK_SIZE,
+    MAX_VOICE_FRAMES,
+    MAX_VOICE_SECONDS,
+    MAX_VOICE_SEMANTIC,
+    N_COARSE_CODEBOOKS,
+    N_FINE_CODEBOOKS,
+    SEMANTIC_VOCAB_SIZE,
+)
 from ..errors import VoiceError
+from ..npz import ArrayFileError, read_npz, read_npy
 
 VOICE_KEYS = ("semantic_prompt", "coarse_prompt", "fine_prompt")
+# The most values each array of a voice file may declare: it is refused before anything is allocated.
+VOICE_LIMITS = {
+    "semantic_prompt": MAX_VOICE_SEMANTIC,
+    "coarse_prompt": N_COARSE_CODEBOOKS * MAX_VOICE_FRAMES,
+    "fine_prompt": N_FINE_CODEBOOKS * MAX_VOICE_FRAMES,
+}
 FIRST_SEGMENT_VOICE = "(first segment)"  # the name of a voice taken from a recording's first segment
 
 
@@ -38,6 +53,8 @@ def validate_voice(name: str, arrays: dict) -> Voice:
         raise VoiceError(f"voice {name}: coarse_prompt must be 2 x T with T > 0, got shape {coarse.shape}")
     if fine.ndim != 2 or fine.shape[0] != N_FINE_CODEBOOKS or fine.shape[1] == 0:
         raise VoiceError(f"voice {name}: fine_prompt must be 8 x T with T > 0, got shape {fine.shape}")
+    if semantic.size > MAX_VOICE_SEMANTIC or fine.shape[1] > MAX_VOICE_FRAMES:
+        raise VoiceError(f"voice {name}: longer than {MAX_VOICE_SECONDS} s (Bark uses only its last few seconds)")
     if coarse.shape[1] != fine.shape[1]:
         raise VoiceError(
             f"voice {name}: coarse_prompt has {coarse.shape[1]} frames but fine_prompt {fine.shape[1]}; they must match"
@@ -51,15 +68,23 @@ def validate_voice(name: str, arrays: dict) -> Voice:
 
 
 def load_voice_file(path: str | Path) -> Voice:
-    """Read and validate a voice ``.npz`` (never unpickling anything)."""
+    """Read and validate a voice ``.npz``: its three arrays only, each checked before it is read, never
+    unpickling anything (npz.py)."""
     path = Path(path)
     if not path.is_file():
         raise VoiceError(f"voice file {path} does not exist")
     if not zipfile.is_zipfile(path):
         raise VoiceError(f"voice file {path} is not a Bark .npz voice (not an npz archive)")
     try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        arrays = read_npz(path, VOICE_LIMITS)
+    except (OSError, ArrayFileError) as exc:
         raise VoiceError(f"voice file {path} cannot be read as a Bark .npz voice ({exc})") from exc
     return validate_voice(str(path), arrays)
+
+
+def load_voice_array(path: Path, key: str) -> np.ndarray:
+    """One array of the transformers layout (``..._semantic_prompt.npy``), checked as in load_voice_file."""
+    try:
+        return read_npy(path, VOICE_LIMITS[key])
+    except (OSError, ArrayFileError) as exc:
+        raise VoiceError(f"voice file {path} cannot be read as a .npy array ({exc})") from exc

@@ -10,6 +10,11 @@ with oneDNN (AMX).
 The C file ships with the package and is compiled once per machine with the system's C compiler into the
 user cache (about half a second). No AVX512-BF16, no compiler, or a failed build: ``load_native`` returns
 None and every linear stays with oneDNN, which gives the same results up to rounding.
+
+A damaged library in the cache (a power loss, a full disk, a hand edit) would crash every ``--half`` run
+with SIGBUS when loaded, with no message. So the build is written atomically and synced, with its SHA-256
+beside it, and a cached library whose digest does not match is built again. `bark cache clear` removes
+the cached libraries too (`clear_kernels`).
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ from pathlib import Path
 
 import torch
 
+from ...errors import OutputError
+from ...files import atomic_open
+
 log = logging.getLogger("bark_cli")
 
 SOURCE = Path(__file__).with_name("kernels") / "decode_bf16.c"
@@ -37,6 +45,7 @@ SOURCE = Path(__file__).with_name("kernels") / "decode_bf16.c"
 FLAGS = ["-O3", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512bf16", "-fopenmp", "-shared", "-fPIC"]
 BLOCK_ROWS = 64  # outputs per block of oneDNN's packed layout (see kernels/decode_bf16.c)
 K_MULTIPLE = 32  # the layout pads K to this; the kernel takes unpadded K only
+ELF_MAGIC = b"\x7fELF"
 
 
 class BlockWeights(ctypes.Structure):
@@ -89,21 +98,49 @@ def _unsupported() -> str | None:
     return None
 
 
+def _digest_file(library: Path) -> Path:
+    return library.with_suffix(".sha256")
+
+
+def _intact(library: Path) -> bool:
+    """Whether ``library`` is, byte for byte, the one that was built (its digest file says which)."""
+    try:
+        return _digest_file(library).read_text().strip() == hashlib.sha256(library.read_bytes()).hexdigest()
+    except OSError:
+        return False
+
+
 def _build(directory: Path, compiler: str) -> Path:
-    """The compiled library for this source, compiler and flags, built into ``directory`` if missing."""
+    """The compiled library for this source, compiler and flags, built into ``directory`` if missing or
+    damaged (see the module docstring)."""
     key = hashlib.sha256(SOURCE.read_bytes() + " ".join([compiler, *FLAGS]).encode()).hexdigest()[:16]
     target = directory / f"decode_bf16-{key}.so"
-    if target.exists():
+    if _intact(target):
         return target
     directory.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    # Built beside the target and renamed: a concurrent run never loads a half-written library.
     with tempfile.TemporaryDirectory(dir=directory) as scratch:
         built = Path(scratch) / target.name
         subprocess.run([compiler, *FLAGS, str(SOURCE), "-o", str(built)], check=True, capture_output=True, text=True)
-        os.replace(built, target)
+        library = built.read_bytes()
+    if not library.startswith(ELF_MAGIC):
+        raise OSError(f"{compiler} wrote no shared library")
+    # Digest first: a crash between the two writes leaves a library that fails the check, never one that
+    # passes it damaged. Each is written atomically (a concurrent run never loads a half-written library).
+    with atomic_open(_digest_file(target), "w", encoding="ascii") as stream:
+        stream.write(hashlib.sha256(library).hexdigest() + "\n")
+    with atomic_open(target) as stream:
+        stream.write(library)
     log.info("compiled the native bf16 kernels in %.1f s (%s)", time.perf_counter() - started, target)
     return target
+
+
+def clear_kernels(directory: Path | None = None) -> int:
+    """Remove the compiled libraries (rebuilt on the next ``--half`` run); how many there were."""
+    directory = directory or kernel_dir()
+    count = len(list(directory.glob("*.so"))) if directory.is_dir() else 0
+    shutil.rmtree(directory, ignore_errors=True)
+    return count
 
 
 def load_native(directory: Path | None = None) -> NativeKernels | None:
@@ -115,7 +152,7 @@ def load_native(directory: Path | None = None) -> NativeKernels | None:
         try:
             path = _build(directory or kernel_dir(), compiler)
             library = ctypes.CDLL(str(path))
-        except (OSError, subprocess.CalledProcessError) as exc:
+        except (OSError, OutputError, subprocess.CalledProcessError) as exc:
             detail = exc.stderr.strip().splitlines()[-1:] if isinstance(exc, subprocess.CalledProcessError) else [str(exc)]
             reason = f"the native kernel did not build or load ({' '.join(detail)})"
     if reason is not None:
