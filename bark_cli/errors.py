@@ -29,6 +29,10 @@ class InputTextError(UsageError):
     """The text to speak is empty, unreadable or cannot be fitted into a generation."""
 
 
+class InputFileError(UsageError):
+    """A file to read (audio or a manifest to check) is missing, unreadable or malformed."""
+
+
 class ConfigError(UsageError):
     """The config file or a BARK_* variable holds an unknown key or a bad value."""
 
@@ -68,6 +72,17 @@ class BatchItemsFailed(BarkError):
     meaning = "bark batch: one or more items failed; all the others were rendered"
 
 
+class QualityFlagged(BarkError):
+    """Segments fail a quality check: after their retakes under --strict (the output is still written), or
+    in a file given to `bark check`."""
+
+    exit_code = 8
+    meaning = (
+        "segments flagged by the quality gate: after their retakes under --strict (the output is written; the "
+        "manifest names them), or by bark check"
+    )
+
+
 class Terminated(BaseException):
     """SIGTERM (``timeout``, systemd, ``kill``): the run stops and cleans up as after Ctrl-C.
 
@@ -93,7 +108,7 @@ EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 
 _CODED = (
     BarkError, UsageError, VoiceError, WeightsNotFoundError, DeviceError, OutputError, BatchItemsFailed,
-    OutputClosedError, Terminated,
+    QualityFlagged, OutputClosedError, Terminated,
 )  # fmt: skip
 EXIT_CODES: list[tuple[int, str]] = sorted(
     [(EXIT_OK, "success"), (EXIT_INTERRUPTED, "interrupted (Ctrl-C); no partial output is left")]

@@ -1,8 +1,8 @@
 """Every option of `bark say` and `bark batch`, declared once (see schema.py for what reads each part).
 
-Four frozen dataclasses, each validated in one place (`schema.validate`) when built: where the networks run
+Five frozen dataclasses, each validated in one place (`schema.validate`) when built: where the networks run
 (`RuntimeOptions`), how tokens are sampled (`GenerationOptions`), how long text becomes one recording
-(`RenderOptions`) and the audio file (`OutputOptions`). The stages get narrow views of the generation
+(`RenderOptions`), the quality gate (`QualityOptions`) and the audio file (`OutputOptions`). The stages get narrow views of the generation
 options (`SemanticOptions`, `CoarseOptions`, `FineOptions`).
 
 A new option is one field here plus the code that uses its value.
@@ -37,7 +37,9 @@ DEVICE_PATTERN = r"auto|cpu|mps|cuda(:\d+)?"
 RUNTIME = "Model and device"
 GENERATION = "Generation"
 LONG = "Long text"
+QUALITY = "Quality gate"
 OUTPUT = "Output"
+MAX_RETAKES = 10
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,23 @@ class RenderOptions:
 
 
 @dataclass(frozen=True)
+class QualityOptions:
+    """The quality gate (quality/checks.py): each segment checked, a failing one generated again."""
+
+    retakes: int = option(
+        2, "Generate a segment that fails a check again, up to N more times, and keep the best take "
+        "(0: no checks).", panel=QUALITY, low=0, high=MAX_RETAKES, key=True,
+    )  # fmt: skip
+    strict: bool = option(
+        False, "Exit with code 8 when segments remain flagged after their retakes (the output is still "
+        "written).", panel=QUALITY,
+    )  # fmt: skip
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+
+@dataclass(frozen=True)
 class OutputOptions:
     """The audio file's format."""
 
@@ -164,7 +183,7 @@ class OutputOptions:
         validate(self)
 
 
-GROUPS = (RuntimeOptions, GenerationOptions, RenderOptions, OutputOptions)
+GROUPS = (RuntimeOptions, GenerationOptions, RenderOptions, QualityOptions, OutputOptions)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,10 @@ them through semantic -> coarse -> fine -> codec on one `Synthesizer`. The rules
   streaming (the first audio comes sooner). Each row samples from its own generator, so a segment's codes
   do not depend on its batch.
 - Cache: `segment_key` (see batch/cache.py); --no-cache neither reads nor writes it.
+- Quality gate (quality/): with ``retakes``, every take is checked as it is ready; a failing one queues the
+  segment's next take (its own seed, quality/takes.py), batched with whatever else is waiting and looked up
+  in the cache first, so a re-run repeats no take. The best take is kept. A first segment that becomes the
+  voice of the others is settled (retaken if need be) before they start.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ import numpy as np
 from .batch.cache import SegmentCache, content_key, voice_digest
 from .options import GenerationOptions, RuntimeOptions
 from .progress import NullProgress, Progress
+from .quality.checks import Report, check
+from .quality.takes import SEED_MODULUS, better, take_seed
 from .runtime.decode import DECODE_MODES, attention_kernels, default_mode
 from .runtime.loading import Networks, load_networks, load_tokenizer
 from .schema import key_values
@@ -42,9 +48,6 @@ from .stages.semantic import generate_semantic
 from .text.normalize import count_tokens, text_token_ids
 from .text.segmenter import TextSegment, split_text
 from .voices.voice import FIRST_SEGMENT_VOICE, Voice
-
-SEED_MODULUS = 2**63  # segment seeds wrap around within torch's seed range
-
 
 def segment_seeds(seed: int, texts: list[str]) -> list[int]:
     """Each segment's seed, by the seeds rule of the module docstring."""
@@ -72,6 +75,10 @@ class SegmentResult:
     semantic: np.ndarray  # (T,) semantic tokens
     fine: np.ndarray  # (8, N) codes; fine[:2] are the coarse codes
     cached: bool = False  # the codes came from the segment cache
+    seed: int | None = None  # the seed of the take kept (quality/takes.py)
+    take: int = 0  # the number of the take kept (0: the first)
+    takes: int = 1  # takes made of this segment
+    report: Report | None = None  # the quality gate's checks of the take kept (None: gate off)
 
 
 class Synthesizer:
@@ -152,8 +159,10 @@ class Recording:
 
 @dataclass
 class RenderStats:
-    generated: int = 0  # segments generated through the stages
-    cached: int = 0  # segments whose codes came from the cache
+    generated: int = 0  # takes generated through the stages (retakes included)
+    cached: int = 0  # segments whose kept take came from the cache
+    retaken: int = 0  # segments that needed more than one take
+    flagged: int = 0  # segments whose kept take still fails a check
     compute_seconds: float = 0.0  # generating and decoding
 
 
@@ -168,11 +177,14 @@ class Pipeline:
         progress: Progress = NullProgress(),
         reuse: bool = True,
         synthesizer: Synthesizer | None = None,
+        retakes: int = 0,
     ):
         """``cache``: where segment codes are kept (None: nowhere); ``reuse`` False generates every segment
         again and refreshes the cache (bark batch --force); ``synthesizer``: networks already loaded
-        with ``runtime`` (else they load when first needed)."""
+        with ``runtime`` (else they load when first needed); ``retakes``: the quality gate's retakes per
+        segment (0: no checks)."""
         self.runtime, self.cache, self.progress, self.reuse = runtime, cache, progress, reuse
+        self.retakes = retakes
         self.stats = RenderStats()
         self._synthesizer = synthesizer
         self._tokenizer = None
@@ -256,38 +268,75 @@ class Pipeline:
         self.progress.finish("segments")
 
     def _fill(self, recordings, rows, done, batch_size: int, in_order: bool) -> Iterator[None]:
-        """Put the result of every (recording, segment) row into ``done``: cached ones first, then the
-        others generated batch by batch; yields after each step so the caller can hand results on."""
-        todo = []
-        for r, i in rows:
-            rec = recordings[r]
-            key = None if self.cache is None else self.segment_key(rec.voice, rec.texts[i], rec.options, rec.seeds[i])
-            hit = self.cache.get(key) if key is not None and self.reuse else None
-            if hit is None:
-                todo.append((r, i, key))
-                continue
-            done[r][i] = SegmentResult(None, hit.semantic, hit.fine, cached=True)
-            self.stats.cached += 1
-            self.progress.advance("segments")
-        yield
+        """Put the kept take of every (recording, segment) row into ``done``: each take from the cache when
+        it is there, the others generated batch by batch; a take that fails the quality gate queues the
+        segment's next take (up to ``retakes``). Yields after each step so the caller can hand results on."""
+        best: dict[tuple[int, int], SegmentResult] = {}
+        queue = [(r, i, 0) for r, i in rows]  # (recording, segment, take) to look up, then to generate
+        todo: list[tuple[int, int, int, str | None]] = []  # (recording, segment, take, cache key) to generate
         # Rows of one batch share their options: group by them (in text order, a group per run of equal ones).
         group = {id(rec.options): str(key_values(rec.options)) for rec in recordings}
-        if not in_order:
-            length = {(r, i): len(self.synthesizer.token_ids(recordings[r].texts[i])) for r, i, _ in todo}
-            todo.sort(key=lambda row: (group[id(recordings[row[0]].options)], -length[row[:2]]))
-        while todo:
+        length: dict[tuple[int, int], int] = {}
+        while queue or todo:
+            while queue:
+                r, i, take = queue.pop(0)
+                rec = recordings[r]
+                seed = take_seed(rec.seeds[i], take)
+                key = None if self.cache is None else self.segment_key(rec.voice, rec.texts[i], rec.options, seed)
+                hit = self.cache.get(key) if key is not None and self.reuse else None
+                if hit is None:
+                    todo.append((r, i, take, key))
+                    continue
+                cached = SegmentResult(None, hit.semantic, hit.fine, cached=True)
+                self._judge(recordings, r, i, take, cached, best, done, queue)
+            yield
+            if not todo:
+                continue
+            if in_order:
+                todo.sort(key=lambda row: row[:3])
+            else:
+                for r, i, _, _ in todo:
+                    length.setdefault((r, i), len(self.synthesizer.token_ids(recordings[r].texts[i])))
+                todo.sort(key=lambda row: (group[id(recordings[row[0]].options)], -length[row[:2]], row[:3]))
             options = recordings[todo[0][0]].options
             batch = []
             while todo and len(batch) < batch_size and group[id(recordings[todo[0][0]].options)] == group[id(options)]:
                 batch.append(todo.pop(0))
-            segments = [Segment(recordings[r].texts[i], recordings[r].voice, recordings[r].seeds[i]) for r, i, _ in batch]
+            segments = [
+                Segment(recordings[r].texts[i], recordings[r].voice, take_seed(recordings[r].seeds[i], take))
+                for r, i, take, _ in batch
+            ]
             started = time.perf_counter()
             results = self.synthesizer.generate(segments, options, self.progress)
             self.stats.compute_seconds += time.perf_counter() - started
-            for (r, i, key), result in zip(batch, results):
+            for (r, i, take, key), result in zip(batch, results):
                 if self.cache is not None:
                     self.cache.put(key, result.semantic, result.fine)
-                done[r][i] = result
                 self.stats.generated += 1
-            self.progress.advance("segments", len(batch))
+                self._judge(recordings, r, i, take, result, best, done, queue)
             yield
+
+    def _judge(self, recordings, r: int, i: int, take: int, result: SegmentResult, best, done, queue) -> None:
+        """Take number ``take`` of segment ``i`` of recording ``r`` is ready: check it (with the gate on),
+        keep it if it is the best so far, and either queue the next take or put the kept one into ``done``."""
+        rec = recordings[r]
+        result = replace(result, seed=take_seed(rec.seeds[i], take), take=take, takes=take + 1)
+        if self.retakes:
+            if result.audio is None:  # from the cache: the audio checks need it (and it is kept if chosen)
+                started = time.perf_counter()
+                result = replace(result, audio=self.synthesizer.decode(result.fine))
+                self.stats.compute_seconds += time.perf_counter() - started
+            report = check(result.audio, rec.texts[i], result.semantic, rec.options.semantic.max_tokens)
+            result = replace(result, report=report)
+            kept = best.get((r, i))
+            if kept is None or better(report, kept.report):
+                kept = best[(r, i)] = result
+            if not report.passed and take < self.retakes:
+                queue.append((r, i, take + 1))
+                return
+            result = replace(best.pop((r, i)), takes=take + 1)
+            self.stats.retaken += take > 0
+            self.stats.flagged += not result.report.passed
+        done[r][i] = result
+        self.stats.cached += result.cached
+        self.progress.advance("segments")

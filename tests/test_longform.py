@@ -16,6 +16,7 @@ from bark_cli.constants import SAMPLE_RATE
 from bark_cli.options import GenerationOptions
 from bark_cli.options import RuntimeOptions
 from bark_cli.pipeline import Pipeline, Recording, Segment, segment_seeds, voice_from
+from bark_cli.quality.takes import take_seed
 from tiny_bark import VOCAB_WORDS
 
 runner = CliRunner()
@@ -55,7 +56,9 @@ def test_5000_words_render_with_subtitles_ending_at_the_audio_end(tiny_checkpoin
     paragraphs = [p for p in source.read_text().split("\n\n") if p.strip()]
     assert gaps.count(round(0.75 * SAMPLE_RATE)) == len(paragraphs) - 1 > 0
     assert gaps.count(round(0.25 * SAMPLE_RATE)) == len(gaps) - (len(paragraphs) - 1)
-    assert [s["seed"] for s in segments] == segment_seeds(3, [s["text"] for s in segments])
+    # Each segment's seed is its kept take's, derived from the segment's own seed (the quality gate).
+    own = segment_seeds(3, [s["text"] for s in segments])
+    assert [s["seed"] for s in segments] == [take_seed(seed, s["take"]) for seed, s in zip(own, segments)]
     assert segments[0]["voice"] is None and segments[1]["voice"] == "(first segment)"
 
 

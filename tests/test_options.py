@@ -19,7 +19,7 @@ from bark_cli.batch.inputs import item_options, read_items
 from bark_cli.cli.app import app
 from bark_cli.cli.settings import config_options
 from bark_cli.errors import InvalidOptionError
-from bark_cli.options import GROUPS, GenerationOptions, OutputOptions, RenderOptions, RuntimeOptions
+from bark_cli.options import GROUPS, GenerationOptions, OutputOptions, QualityOptions, RenderOptions, RuntimeOptions
 from bark_cli.schema import Declared, coerce, declared
 
 OPTIONS = [o for group in GROUPS for o in declared(group)]
@@ -79,7 +79,8 @@ def captured(monkeypatch):
 
 
 def _group_name(option: Declared) -> str:
-    return {RuntimeOptions: "runtime", GenerationOptions: "generation", RenderOptions: "render", OutputOptions: "out"}[option.group]
+    groups = {RuntimeOptions: "runtime", GenerationOptions: "generation", RenderOptions: "render", OutputOptions: "out"}
+    return {**groups, QualityOptions: "quality"}[option.group]
 
 
 def test_the_schema_declares_every_group_field():

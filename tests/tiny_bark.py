@@ -64,8 +64,13 @@ def _sub_config(input_vocab: int, output_vocab: int, **extra) -> dict:
     )
 
 
-def build_tiny_bark(directory: Path, seed: int = 0) -> Path:
-    """Write a tiny random Bark checkpoint (networks, generation config, tokenizer) into ``directory``."""
+def build_tiny_bark(directory: Path, seed: int = 0, endless: bool = False) -> Path:
+    """Write a tiny random Bark checkpoint (networks, generation config, tokenizer) into ``directory``.
+
+    ``endless``: a variant whose semantic end-of-speech logit can never win, so every generation runs to
+    its token cap (the quality gate's runaway). Its semantic model has layer-norm biases (a config flag of
+    real Bark checkpoints) so that one hidden unit is a constant 1 for the EOS logit to read: LayerNorm
+    output is zero-mean, so without a bias no weight gives a logit of fixed sign."""
     from transformers import (
         BarkConfig,
         BarkModel,
@@ -83,7 +88,7 @@ def build_tiny_bark(directory: Path, seed: int = 0) -> Path:
 
     config = BarkConfig(
         # Real vocab sizes: text ids are offset by 10,048 and the infer token is 129,599.
-        semantic_config=_sub_config(129_600, 10_048),
+        semantic_config=_sub_config(129_600, 10_048, with_bias=endless),
         coarse_acoustics_config=_sub_config(12_096, 12_096),
         fine_acoustics_config=_sub_config(1_056, 1_056, with_bias=True, n_codes_total=8, n_codes_given=1),
         # The real codec's hop (8*5*4*2 = 320 samples) and codebooks (1,024 codes), tiny widths.
@@ -98,6 +103,11 @@ def build_tiny_bark(directory: Path, seed: int = 0) -> Path:
                 if param.dim() == 2 and "embeds" not in name:
                     param.mul_(SHARPEN)
         model.semantic.lm_head.weight[10_000].mul_(EOS_BOOST)
+        if endless:
+            model.semantic.layernorm_final.weight[0] = 0.0
+            model.semantic.layernorm_final.bias[0] = 1.0  # hidden unit 0 is 1 at every position
+            model.semantic.lm_head.weight[10_000] = 0.0
+            model.semantic.lm_head.weight[10_000, 0] = -1e4  # the EOS logit: always -10,000
         # Coarse logits past both codebooks (ids 12,048+) are never chosen by a trained model. suno's
         # reference never considers them; transformers' alternating-codebook processor leaves them open on
         # codebook-1 steps. Zero logits keep random weights from picking them, so the two agree.

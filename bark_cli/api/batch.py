@@ -32,12 +32,12 @@ from ..batch.outputs import FilePlan, ItemFiles, clear_damaged, state_directory
 from ..constants import SAMPLE_RATE
 from ..errors import BarkError, OutputError
 from ..files import atomic_open, check_writable, stale_temporaries
-from ..options import GenerationOptions, OutputOptions, RenderOptions, RuntimeOptions
+from ..options import GenerationOptions, OutputOptions, QualityOptions, RenderOptions, RuntimeOptions
 from ..pipeline import Pipeline, Recording
 from ..progress import NullProgress, Progress
 from ..schema import key_values
 from ..text.segmenter import TextSegment
-from .say import check_text, language_of
+from .say import check_text, language_of, log_flagged
 
 STATE_DIR = ".bark"  # inside --out-dir: per-output locks and records of what each output was made from
 ITEM_ERRORS = (BarkError, OSError, ValueError, MemoryError)  # what fails one item, not the run
@@ -53,8 +53,11 @@ class Summary:
     skipped: int = 0  # output already matched its inputs
     locked: int = 0  # another run was rendering it
     failed: int = 0
-    segments_generated: int = 0
+    flagged: int = 0  # items written with segments that still fail a quality check
+    segments_generated: int = 0  # takes generated (retakes included)
     segments_cached: int = 0
+    segments_retaken: int = 0
+    segments_flagged: int = 0
     audio_seconds: float = 0.0
     compute_seconds: float = 0.0
 
@@ -76,6 +79,8 @@ class _Work:
     joiner: Joiner
     chunks: list[np.ndarray] = field(default_factory=list)
     generated: int = 0  # segments generated now (the rest came from the cache)
+    retaken: int = 0  # segments the quality gate had generated again
+    flagged: list[int] = field(default_factory=list)  # segments (0-based) that still fail a check
 
 
 class BatchRunner:
@@ -87,6 +92,7 @@ class BatchRunner:
         runtime: RuntimeOptions,
         render: RenderOptions,
         out: OutputOptions = OutputOptions(),
+        quality: QualityOptions = QualityOptions(),
         *,
         force: bool = False,
         subtitles: str | None = None,
@@ -99,10 +105,11 @@ class BatchRunner:
         """``inputs``: the input files, which no output may overwrite. Raises OutputError, before any work,
         when the state directory or the manifest cannot be written."""
         self.out_dir, self.fmt, self.generation, self.render, self.out = out_dir, fmt, generation, render, out
+        self.quality = quality
         self.force, self.subtitles, self.log, self.progress = force, subtitles, log, progress
         self.model = runtime.model
         cache = None if render.no_cache else cache or SegmentCache()
-        self.pipeline = Pipeline(runtime, cache, progress, reuse=not force)
+        self.pipeline = Pipeline(runtime, cache, progress, reuse=not force, retakes=quality.retakes)
         self.manifest = manifest or out_dir / "manifest.jsonl"
         self.state = out_dir / STATE_DIR
         for directory in (self.state, self.state / "locks", self.state / "done"):
@@ -122,6 +129,7 @@ class BatchRunner:
         declared with ``key`` (options.py), with the runtime's resolved (pipeline.Pipeline.runtime_key)."""
         fields = {
             **self.pipeline.runtime_key, **key_values(options), **key_values(self.render), **key_values(self.out),
+            **key_values(self.quality),
             "seed": options.seed, "voice": voice_digest(voice), "text": item.text,
             "format": dataclasses.asdict(self.fmt), "subtitles": self.subtitles,
         }  # fmt: skip
@@ -221,7 +229,11 @@ class BatchRunner:
             seconds = work.joiner.position / SAMPLE_RATE
             self.summary.audio_seconds += seconds
             status = "rendered" if work.generated else "cached"
-            self._finish(item, status, seconds=round(seconds, 3), segments=len(work.segments), generated=work.generated)
+            gate = {"retaken": work.retaken, "flagged_segments": work.flagged} if self.quality.retakes else {}
+            self.summary.flagged += bool(work.flagged)
+            self._finish(
+                item, status, seconds=round(seconds, 3), segments=len(work.segments), generated=work.generated, **gate
+            )
         except ITEM_ERRORS as exc:
             self._finish(item, "failed", error=str(exc) or type(exc).__name__)
         finally:
@@ -245,6 +257,10 @@ class BatchRunner:
                     work = works[r]
                     work.chunks.extend(work.joiner.add(result.audio, work.segments[i].paragraph_end))
                     work.generated += not result.cached
+                    work.retaken += result.takes > 1
+                    if result.report is not None and not result.report.passed:
+                        work.flagged.append(i)
+                        log_flagged(i, work.segments[i].text, result, f"item {work.item.number}: ")
                     if i == len(work.segments) - 1:
                         self._write(work)
             except BaseException:
@@ -256,6 +272,7 @@ class BatchRunner:
         self.progress.finish("items")
         stats = self.pipeline.stats
         self.summary.segments_generated, self.summary.segments_cached = stats.generated, stats.cached
+        self.summary.segments_retaken, self.summary.segments_flagged = stats.retaken, stats.flagged
         self.summary.compute_seconds = stats.compute_seconds
         return self.summary
 
@@ -271,6 +288,7 @@ def batch(
     generation: GenerationOptions = GenerationOptions(),
     runtime: RuntimeOptions = RuntimeOptions(),
     render: RenderOptions = RenderOptions(),
+    quality: QualityOptions = QualityOptions(),
     out: OutputOptions = OutputOptions(),
     log: Callable[[dict], None] = lambda event: None,
     progress: Progress = NullProgress(),
@@ -287,7 +305,7 @@ def batch(
     except OSError as exc:
         raise OutputError(f"cannot create --out-dir {out_dir}: {exc.strerror or exc}") from exc
     runner = BatchRunner(
-        out_dir, fmt, generation, runtime, render, out, force=force, subtitles=subtitles, manifest=manifest,
+        out_dir, fmt, generation, runtime, render, out, quality, force=force, subtitles=subtitles, manifest=manifest,
         log=log, progress=progress, inputs=tuple(Path(p) for p in inputs if p != "-"),
     )  # fmt: skip
     return runner.run(items)

@@ -11,7 +11,7 @@ from typing import BinaryIO
 
 from ..constants import SAMPLE_RATE
 from ..errors import InputTextError, InvalidOptionError
-from ..options import GenerationOptions, OutputOptions, RenderOptions, RuntimeOptions
+from ..options import GenerationOptions, OutputOptions, QualityOptions, RenderOptions, RuntimeOptions
 from ..progress import NullProgress, Progress
 from ..text.segmenter import TextSegment
 
@@ -26,6 +26,8 @@ class SayResult:
     seed: int  # the base seed (--seed, or the random one drawn)
     segments: int
     cached: int  # segments whose codes came from the segment cache
+    retaken: int = 0  # segments the quality gate had generated again
+    flagged: tuple[int, ...] = ()  # segments (0-based) whose kept take still fails a check
 
     @property
     def real_time_factor(self) -> float:
@@ -67,6 +69,7 @@ def say(
     generation: GenerationOptions = GenerationOptions(),
     runtime: RuntimeOptions = RuntimeOptions(),
     render: RenderOptions = RenderOptions(),
+    quality: QualityOptions = QualityOptions(),
     out: OutputOptions = OutputOptions(),
     progress: Progress = NullProgress(),
     stdout: BinaryIO | None = None,
@@ -80,6 +83,7 @@ def say(
     from ..batch.cache import SegmentCache
     from ..files import check_distinct, check_writable
     from ..pipeline import Pipeline, Recording
+    from ..quality.takes import gate_entry
     from ..voices.library import check_voice_output, resolve_voice, save_voice as write_voice
     from ..voices.voice import Voice
 
@@ -108,14 +112,16 @@ def say(
     seed = generation.seed if generation.seed is not None else secrets.randbelow(2**31)
     log.info("seed %d", seed)
 
-    pipeline = Pipeline(runtime, None if render.no_cache else SegmentCache(), progress)
+    pipeline = Pipeline(runtime, None if render.no_cache else SegmentCache(), progress, retakes=quality.retakes)
     segments = pipeline.plan(text, render.segment_seconds, language_of(generation.voice))
     log.info("%d segment(s)", len(segments))
     recording = Recording([s.text for s in segments], voice, generation, seed)
     joiner = Joiner(len(segments), render.sentence_silence, render.paragraph_silence, render.trim_silence)
-    chunks, first = [], None
+    chunks, first, kept = [], None, []
     for _, i, result in pipeline.render([recording], render.batch_size, in_order=raw):
         first = first or result
+        kept.append(result)
+        log_flagged(i, segments[i].text, result)
         for chunk in joiner.add(result.audio, segments[i].paragraph_end):
             if raw:
                 send(stdout, pcm16(chunk))
@@ -135,10 +141,28 @@ def say(
         write_subtitles(subtitles, joiner.spans, [s.text for s in segments])
     if manifest is not None:
         destination = output if output is not None else STDOUT
-        data = build_manifest(destination, runtime.model, generation.voice, segments, joiner.spans, recording.seeds)
+        seeds, checks = [r.seed for r in kept], [gate_entry(r.take, r.takes, r.report) for r in kept]
+        data = build_manifest(destination, runtime.model, generation.voice, segments, joiner.spans, seeds, checks)
         write_manifest(manifest, data)
     if save_voice is not None:
         # The first segment's own prompt: conditioning on it continues this exact speaker.
         write_voice(Voice(str(save_voice), first.semantic, first.fine[:2], first.fine), save_voice)
     stats = pipeline.stats
-    return SayResult(output or STDOUT, joiner.position / SAMPLE_RATE, stats.compute_seconds, seed, len(segments), stats.cached)
+    flagged = tuple(i for i, r in enumerate(kept) if r.report is not None and not r.report.passed)
+    return SayResult(
+        output or STDOUT, joiner.position / SAMPLE_RATE, stats.compute_seconds, seed, len(segments), stats.cached,
+        stats.retaken, flagged,
+    )  # fmt: skip
+
+
+def log_flagged(index: int, text: str, result, where: str = "") -> None:
+    """A warning for a segment (0-based ``index``) whose kept take still fails a quality check; ``where``
+    leads the line ("item 3: ")."""
+    report = result.report
+    if report is None or report.passed:
+        return
+    shown = text if len(text) <= 60 else text[:57] + "..."
+    log.warning(
+        "warning: %ssegment %d flagged (%s) after %d take(s): %r",
+        where, index + 1, ", ".join(report.flags), result.takes, shown,
+    )  # fmt: skip

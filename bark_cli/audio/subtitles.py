@@ -58,10 +58,12 @@ def write_manifest(path: Path, manifest: dict) -> None:
 
 
 def build_manifest(
-    output: Path, model: str, voice: str | None, segments, spans: list[tuple[int, int]], seeds: list[int]
+    output: Path, model: str, voice: str | None, segments, spans: list[tuple[int, int]], seeds: list[int],
+    checks: list[dict] | None = None,
 ) -> dict:
     """Each segment's text, start and end (seconds), seed and voice; the first segment sets the voice
-    of the others when no voice was given."""
+    of the others when no voice was given. ``checks``: each segment's quality gate results (its takes,
+    the checks that still fail, the measures), merged into its entry; ``seeds`` are the kept takes'."""
     entries = []
     for i, (segment, (start, end), seed) in enumerate(zip(segments, spans, seeds)):
         own_voice = voice if voice is not None else (None if i == 0 else FIRST_SEGMENT_VOICE)
@@ -74,6 +76,7 @@ def build_manifest(
                 "seed": seed,
                 "voice": own_voice,
                 "tokens": segment.tokens,
+                **(checks[i] if checks else {}),
             }
         )
     seconds = spans[-1][1] / SAMPLE_RATE if spans else 0.0

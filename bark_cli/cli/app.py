@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from .. import __version__
-from . import batch, cache, config, models, say, split, voices
+from . import batch, cache, check, config, models, say, split, voices
 
 app = typer.Typer(
     name="bark",
@@ -55,6 +55,7 @@ def _root(
 app.command("say")(say.say)
 app.command("split")(split.split)
 app.command("batch")(batch.batch)
+app.command("check")(check.check)
 app.add_typer(voices.app, name="voices")
 app.add_typer(config.app, name="config")
 app.add_typer(models.app, name="models")

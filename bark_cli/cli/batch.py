@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..options import GenerationOptions, OutputOptions, RenderOptions, RuntimeOptions
+from ..options import GenerationOptions, OutputOptions, QualityOptions, RenderOptions, RuntimeOptions
 from .parameters import Quiet, Verbose, with_options
 from .reporting import printable, progress_display, reporting_errors
 
@@ -29,21 +29,25 @@ def _logger(log_format: str, quiet: bool, progress):
             write(
                 f"bark: {event['items']} items: {event['rendered']} rendered, {event['cached']} from cache, "
                 f"{event['skipped']} skipped, {event['locked']} locked by another run, {event['failed']} failed; "
-                f"segments: {event['segments_generated']} generated, {event['segments_cached']} from cache; "
+                f"segments: {event['segments_generated']} generated, {event['segments_cached']} from cache, "
+                f"{event['segments_retaken']} retaken, {event['segments_flagged']} flagged; "
                 f"{event['audio_seconds']:.1f} s of audio in {event['compute_seconds']:.1f} s "
                 f"(real-time factor {event['real_time_factor']:.2f})"
             )
             return
         detail = f": {event['error']}" if "error" in event else ""
         if "seconds" in event:
-            detail = f" ({event['seconds']:.1f} s, {event['segments']} segment(s), {event['generated']} generated)"
+            detail = f" ({event['seconds']:.1f} s, {event['segments']} segment(s), {event['generated']} generated"
+            detail += f", {event['retaken']} retaken" if event.get("retaken") else ""
+            flagged = event.get("flagged_segments")
+            detail += f", flagged: segment(s) {', '.join(str(i + 1) for i in flagged)})" if flagged else ")"
         # Names and errors hold the user's text: one line each, whatever they contain.
         write(printable(f"bark: item {event['item']} {event['source']} -> {event['output']} {event['status']}{detail}"))
 
     return log
 
 
-@with_options(RuntimeOptions, GenerationOptions, RenderOptions, OutputOptions)
+@with_options(RuntimeOptions, GenerationOptions, RenderOptions, QualityOptions, OutputOptions)
 def batch(
     inputs: Annotated[list[str], typer.Argument(help="Text files (a line per item, or --by file), .jsonl files, or - for stdin.")],
     out_dir: Annotated[Path, typer.Option("--out-dir", "-d", help="Directory for the outputs.", rich_help_panel=BATCH)],
@@ -66,7 +70,8 @@ def batch(
     """Render every item of INPUTS into --out-dir. Re-runs render only what is missing or changed.
 
     Each item's segment seeds come from --seed (or the item's own "seed", default 0) and the segment's
-    text, so an edited sentence re-renders alone. The exit code is 7 if any item failed.
+    text, so an edited sentence re-renders alone. The exit code is 7 if any item failed, and 8 under --strict
+    if any item has segments that still fail a quality check.
     """
     with reporting_errors(verbose, quiet):
         from .. import api
@@ -82,13 +87,21 @@ def batch(
             raise InvalidOptionError(f"--subtitles must be srt or vtt, got {subtitles!r}")
         runtime, generation = build(RuntimeOptions, options), build(GenerationOptions, options)
         render, out = build(RenderOptions, options), build(OutputOptions, options)
+        quality = build(QualityOptions, options)
         with progress_display(quiet) as progress:
             log = _logger(log_format, quiet, progress)
             summary = api.batch(
                 inputs, out_dir, by=by, force=force, subtitles=subtitles, manifest=manifest, generation=generation,
-                runtime=runtime, render=render, out=out, log=log, progress=progress,
+                runtime=runtime, render=render, quality=quality, out=out, log=log, progress=progress,
             )  # fmt: skip
             if not quiet:
                 log({"event": "summary", **vars(summary), "real_time_factor": summary.real_time_factor})
         if summary.failed:
             raise BatchItemsFailed(f"{summary.failed} of {summary.items} item(s) failed; see the log lines above")
+        if quality.strict and summary.flagged:
+            from ..errors import QualityFlagged
+
+            raise QualityFlagged(
+                f"--strict: {summary.flagged} item(s) have segments that still fail a quality check; "
+                f"see flagged_segments in {manifest or out_dir / 'manifest.jsonl'}"
+            )

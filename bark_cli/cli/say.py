@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..options import GenerationOptions, OutputOptions, RenderOptions, RuntimeOptions
+from ..options import GenerationOptions, OutputOptions, QualityOptions, RenderOptions, RuntimeOptions
 from .inputs import read_text
 from .parameters import Quiet, TextFile, Verbose, with_options
 from .reporting import progress_display, reporting_errors, show
@@ -18,7 +18,7 @@ from .streams import stdout_closed
 OUTPUT = "Output"
 
 
-@with_options(RuntimeOptions, GenerationOptions, RenderOptions, OutputOptions)
+@with_options(RuntimeOptions, GenerationOptions, RenderOptions, QualityOptions, OutputOptions)
 def say(
     text: Annotated[
         Optional[str],
@@ -74,6 +74,7 @@ def say(
             )
         runtime, generation = build(RuntimeOptions, options), build(GenerationOptions, options)
         render, out = build(RenderOptions, options), build(OutputOptions, options)
+        quality = build(QualityOptions, options)
         content = read_text(text, file)
         if dry_run:
             print_segments(api.plan(content, runtime.model, render.segment_seconds, generation.voice), as_json=False)
@@ -81,12 +82,20 @@ def say(
         with progress_display(quiet) as progress:
             result = api.say(
                 content, output, raw=raw, save_voice=save_voice, subtitles=subtitles, manifest=manifest,
-                source=file, generation=generation, runtime=runtime, render=render, out=out, progress=progress,
+                source=file, generation=generation, runtime=runtime, render=render, quality=quality, out=out,
+                progress=progress,
             )  # fmt: skip
         if show(quiet):
             cached = f", {result.cached} from cache" if result.cached else ""
+            gate = f", {result.retaken} retaken" if result.retaken else ""
+            gate += f", {len(result.flagged)} flagged" if result.flagged else ""
             typer.echo(
-                f"{result.audio_seconds:.2f} s of audio ({result.segments} segment(s){cached}) in "
+                f"{result.audio_seconds:.2f} s of audio ({result.segments} segment(s){cached}{gate}) in "
                 f"{result.compute_seconds:.2f} s (real-time factor {result.real_time_factor:.2f}) -> {result.output}",
                 err=True,
             )
+        if quality.strict and result.flagged:
+            from ..errors import QualityFlagged
+
+            numbers = ", ".join(str(i + 1) for i in result.flagged)
+            raise QualityFlagged(f"--strict: segment(s) {numbers} still fail a quality check; listen to them")
