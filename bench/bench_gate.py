@@ -47,12 +47,14 @@ def main() -> None:
         report = check(result.audio, TEXT, result.semantic, options.semantic.max_tokens)
         times.append(time.perf_counter() - started)
     checks_ms = sorted(times)[REPEATS // 2] * 1000
+    load_end = os.getloadavg()[0]
     share = checks_ms / 1000 / generation["total_s"]
     lines = [
         "# The quality gate's cost",
         "",
         f"Measured by `bench/bench_gate.py` on {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} CPUs, torch {torch.__version__}, fp32, load average {load:.2f} at the start.",
+        f"{os.cpu_count()} CPUs, torch {torch.__version__}, fp32, load average {load:.2f} at the start and "
+        f"{load_end:.2f} at the end (above the CPU count, other work slowed both figures).",
         "",
         f"One segment of bark-small shapes, batch 1: {generation['tokens']['semantic']} semantic tokens, "
         f"{generation['tokens']['frames']} codec frames, {generation['audio_s']:.2f} s of audio.",
