@@ -199,7 +199,7 @@ class BatchRunner:
             segments = self.pipeline.plan(item.text, self.render.segment_seconds, language_of(options.voice))
             recording = Recording([s.text for s in segments], voice, options, options.seed)
             r = self.render
-            joiner = Joiner(len(segments), r.sentence_silence, r.paragraph_silence, r.trim_silence)
+            joiner = Joiner(len(segments), r.sentence_silence, r.paragraph_silence, r.trim_silence, r.rate, r.gain)
             return _Work(item, files, key, lock, segments, recording, joiner)
         except ITEM_ERRORS as exc:
             if lock is not None and lock.is_locked:

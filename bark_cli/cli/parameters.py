@@ -26,13 +26,15 @@ TextFile = Annotated[
     Optional[Path], typer.Option("--file", "-f", help="Read the text from this UTF-8 file.", show_default=False)
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
-Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Also show load times, device, dtype and seed.")]
+# --verbose has no short form: -v is --voice, as in espeak-ng and edge-tts.
+Verbose = Annotated[bool, typer.Option("--verbose", help="Also show load times, device, dtype and seed.")]
 
 
 def _typer_parameter(option: Declared) -> inspect.Parameter:
     kind = Optional[option.kind] if option.optional else option.kind
+    flags = [option.flag] + ([option.spec.short] if option.spec.short else [])
     info = typer.Option(
-        option.flag,
+        *flags,
         help=option.spec.help,
         rich_help_panel=option.spec.panel,
         autocompletion=COMPLETIONS.get(option.spec.complete) if option.spec.complete else None,
