@@ -50,10 +50,11 @@ class RuntimeOptions:
     model: str = option(
         DEFAULT_MODEL, "Hugging Face model id (suno/bark-small, suno/bark) or a local checkpoint directory.",
         panel=RUNTIME, pattern=r"(?s).*\S.*", expected="a Hugging Face model id or a local directory", key=True,
+        metavar="ID|DIR",
     )  # fmt: skip
     device: str = option(
         "auto", "auto, cpu, cuda, cuda:N or mps.", panel=RUNTIME, pattern=DEVICE_PATTERN,
-        expected="auto, cpu, cuda, cuda:N or mps", key=True,
+        expected="auto, cpu, cuda, cuda:N or mps", key=True, metavar="DEVICE", complete="devices",
     )  # fmt: skip
     half: bool = option(False, "Half precision: fp16 on CUDA, bf16 on CPU.", panel=RUNTIME, key=True)
     cpu_offload: bool = option(
@@ -78,7 +79,7 @@ class GenerationOptions:
 
     voice: str | None = option(
         None, "A voice: shipped preset (v2/en_speaker_6), saved voice name, or .npz file.", short="-v", item=True,
-        complete="voices",
+        complete="voices", metavar="NAME",
     )  # fmt: skip  # in cache keys by its content (batch/cache.py voice_digest), not by its name
     text_temp: float = option(
         DEFAULT_TEXT_TEMP, "Semantic stage temperature (0: greedy).", panel=GENERATION,
@@ -156,7 +157,7 @@ class RenderOptions:
     )  # fmt: skip
     volume: str | None = option(
         None, "Volume: a factor (0.5) or decibels (-3dB).", panel=OUTPUT, pattern=VOLUME_PATTERN,
-        expected="a factor (0.5) or decibels (-3dB)", key=True,
+        expected="a factor (0.5) or decibels (-3dB)", key=True, metavar="GAIN",
     )  # fmt: skip
 
     def __post_init__(self) -> None:

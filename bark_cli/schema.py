@@ -44,6 +44,7 @@ class Spec:
     item: bool = False  # a JSONL item may override it (bark batch)
     key: bool = False  # changes the output: part of the cache keys
     complete: str | None = None  # a shell-completion source of cli/parameters.py ("voices")
+    metavar: str | None = None  # the value's placeholder in --help (default: from the type or the choices)
 
 
 def option(default: Any, help: str, **spec: Any) -> Any:

@@ -67,9 +67,9 @@ def _user() -> dict[str, Path]:
     return {p.stem: p for p in sorted(root.glob("*.npz"))} if root.is_dir() else {}
 
 
-def voice_names() -> list[str]:
-    """Names usable as --voice NAME: the user's voices, then the shipped presets."""
-    return list(_user()) + list(_shipped())
+def voice_names(presets: bool = True) -> list[str]:
+    """Names usable as --voice NAME: the user's voices, then the shipped presets (unless not ``presets``)."""
+    return list(_user()) + (list(_shipped()) if presets else [])
 
 
 def voice_language(name: str) -> str | None:
