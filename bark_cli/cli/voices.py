@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from .parameters import complete_saved_voice, complete_voice
 from .reporting import reporting_errors
 
 app = typer.Typer(
@@ -55,7 +56,9 @@ def list_(lang: Lang = None, as_json: Json = False) -> None:
 
 
 @app.command()
-def show(name: Annotated[str, typer.Argument(help="Voice name or file.")], as_json: Json = False) -> None:
+def show(
+    name: Annotated[str, typer.Argument(help="Voice name or file.", autocompletion=complete_voice)], as_json: Json = False
+) -> None:
     """Show one voice."""
     with reporting_errors():
         from ..voices.library import find_voice_info
@@ -82,7 +85,7 @@ def import_(
 
 
 @app.command()
-def remove(name: Annotated[str, typer.Argument(help="Name of a saved voice.")]) -> None:
+def remove(name: Annotated[str, typer.Argument(help="Name of a saved voice.", autocompletion=complete_saved_voice)]) -> None:
     """Remove one of your saved voices."""
     with reporting_errors():
         from ..voices.library import remove_voice
