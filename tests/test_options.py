@@ -25,7 +25,7 @@ from bark_cli.schema import Declared, coerce, declared
 OPTIONS = [o for group in GROUPS for o in declared(group)]
 runner = CliRunner()
 # Options whose values match a pattern: a value other than the default, for the test.
-PATTERNED = {"model": "other/model", "device": "cpu"}
+PATTERNED = {"model": "other/model", "device": "cpu", "volume": "-3dB"}
 
 
 def other_value(option: Declared):
