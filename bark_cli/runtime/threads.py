@@ -1,10 +1,10 @@
 """How many CPU threads torch gets: --threads, or the cores that no other process is keeping busy.
 
 torch's default, one thread per core, oversubscribes a machine where another process is busy: every
-parallel region then waits for its slowest thread, whose core is shared. With one of 2 cores busy, the
-tiny checkpoint's 1 s of audio took 0.9 to 5.1 s with 2 threads and 0.31 s with one (docs/PERFORMANCE.md,
-"Threads"). The automatic choice counts the idle cores over a short sample of /proc/stat (Linux), or from
-the load average elsewhere.
+parallel region then waits for its slowest thread, whose core is shared. On 2 cores with one kept busy,
+the tiny checkpoint's 1 s of audio took a median 20.8 s with 2 threads and 0.34 s with one
+(docs/PERFORMANCE-threads.md). The automatic choice counts the idle cores over a short sample of
+/proc/stat (Linux), or from the load average elsewhere.
 """
 
 from __future__ import annotations
