@@ -21,6 +21,7 @@ them through semantic -> coarse -> fine -> codec on one `Synthesizer`. The rules
 
 from __future__ import annotations
 
+import contextlib
 import time
 import zlib
 from collections.abc import Iterator
@@ -125,7 +126,10 @@ class Synthesizer:
         return torch.cuda.max_memory_allocated(device) / 2**20
 
     def decode(self, fine: np.ndarray) -> np.ndarray:
-        with self.networks.on_device(self.networks.codec):
+        from .runtime.threads import single_thread
+
+        threads = single_thread() if self.networks.device.type == "cpu" else contextlib.nullcontext()
+        with self.networks.on_device(self.networks.codec), threads:  # same bytes whatever --threads is
             return decode(self.networks.codec, fine)
 
 

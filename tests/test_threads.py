@@ -40,3 +40,20 @@ def test_threads_flag_reaches_torch(tiny_checkpoint, tmp_path):
         torch.set_num_threads(before)
     bad = CliRunner().invoke(app, ["say", "hi", "-o", "x.wav", "--threads", "0"])
     assert bad.exit_code == 2 and "--threads" in bad.output
+
+
+def test_the_thread_count_does_not_change_the_bytes(tiny_checkpoint, tmp_path):
+    """The automatic choice follows the machine's load, so the same seed must give the same bytes with any
+    thread count (the codec runs on one thread: its rounding depends on the count)."""
+    import torch
+
+    before = torch.get_num_threads()
+    paths = [tmp_path / f"{threads}.wav" for threads in ("1", "2")]
+    try:
+        for path in paths:
+            args = ["say", "Hello there, my name is suno. I like pizza.", "-o", str(path), "--model", str(tiny_checkpoint),
+                    "--max-seconds", "2", "--seed", "3", "--no-cache", "--threads", path.stem]  # fmt: skip
+            assert CliRunner().invoke(app, args).exit_code == 0
+    finally:
+        torch.set_num_threads(before)
+    assert paths[0].read_bytes() == paths[1].read_bytes()

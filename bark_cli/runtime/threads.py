@@ -9,6 +9,7 @@ the tiny checkpoint's 1 s of audio took a median 20.8 s with 2 threads and 0.34 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -87,3 +88,21 @@ def set_threads(threads: int | None) -> int:
     if torch.get_num_threads() != chosen:
         torch.set_num_threads(chosen)
     return chosen
+
+
+@contextlib.contextmanager
+def single_thread():
+    """Run the block on one thread: EnCodec's convolutions round differently with each thread count (a 16-bit
+    sample one step off here and there), and the automatic choice varies with the machine's load; on one
+    thread, the same codes give the same bytes whatever --threads is. The codec is a few percent of the
+    work (docs/PERFORMANCE.md: 0.19 of 17.5 s for a 3 s clip)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    if threads != 1:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if threads != 1:
+            torch.set_num_threads(threads)
