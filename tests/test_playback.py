@@ -146,3 +146,51 @@ def test_play_with_output_also_writes_the_file(tiny_checkpoint, tmp_path, monkey
 def test_without_a_terminal_or_output_the_error_names_play(tiny_checkpoint):
     result = CliRunner().invoke(app, ["say", "hello", "--model", str(tiny_checkpoint)])
     assert result.exit_code == 2 and "--play" in result.output
+
+
+class _StubStream:
+    """PortAudio's blocking output stream, for the player's own logic where there is no device: each write
+    takes a twentieth of its audio's time."""
+
+    log: list = []
+
+    def __init__(self, samplerate, channels, dtype):
+        assert (samplerate, channels, dtype) == (24000, 1, "float32")
+
+    def __enter__(self):
+        self.log.append("started")
+        return self
+
+    def __exit__(self, *exc):
+        self.log.append("stopped")  # PortAudio's stop plays what the stream still holds
+
+    def write(self, frames):
+        import time
+
+        assert frames.dtype == np.float32 and frames.shape[1] == 1
+        time.sleep(frames.shape[0] / 24000 / 20)
+        self.log.append(frames.shape[0])
+
+    def abort(self):
+        self.log.append("aborted")
+
+
+@pytest.mark.skipif(HAS_DEVICE, reason="the real device is tested through the device fixture")
+def test_the_player_writes_from_its_own_thread_in_order_and_waits_to_the_end(monkeypatch):
+    import types
+
+    from bark_cli.audio.playback import Player
+
+    fake = types.SimpleNamespace(query_devices=lambda kind: {"name": "stub"}, OutputStream=_StubStream)
+    monkeypatch.setitem(sys.modules, "sounddevice", fake)
+    _StubStream.log = []
+    player = Player()
+    for n in (24000, 10, 4800):
+        player.write(np.full(n, 2.0, dtype=np.float32))  # clipped to full scale on the way
+    assert _StubStream.log[-1:] != ["stopped"]  # writing returned at once: the audio is still playing
+    player.close()
+    assert _StubStream.log == ["started", 24000, 10, 4800, "stopped"]
+    player = Player()
+    player.write(np.zeros(10, dtype=np.float32))
+    player.abort()
+    assert "aborted" in _StubStream.log

@@ -56,7 +56,7 @@ class Player:
     def _run(self) -> None:
         try:
             with self._stream:  # started here, stopped (after what it holds has played) at the end
-                for chunk in iter(self._queue.get, None):
+                while (chunk := self._queue.get()) is not None:  # not iter(get, None): arrays compare by element
                     self._stream.write(chunk.reshape(-1, 1))  # (N, 1): frames x channels
         except BaseException as exc:  # reported by the caller's next write or close
             self._error = exc
