@@ -20,6 +20,7 @@ from ..errors import InvalidOptionError
 
 ATEMPO_LOW, ATEMPO_HIGH = 0.5, 2.0  # the tempo one atempo filter keeps best; beyond, filters are chained
 VOLUME_PATTERN = r"\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*([dD][bB])?\s*"
+ATEMPO_PAD = SAMPLE_RATE // 5  # samples of silence after a segment: more than atempo's window holds back
 MAX_GAIN_DB = 40.0  # louder than this only clips; quieter than -MAX_GAIN_DB is as good as silence
 
 
@@ -58,7 +59,7 @@ def atempo_steps(rate: float) -> list[float]:
 
 def apply_effects(audio: np.ndarray, rate: float = 1.0, gain: float = 1.0) -> np.ndarray:
     """Mono float ``audio`` (N,) played ``rate`` times as fast (pitch kept) and ``gain`` times as loud:
-    about N / rate samples."""
+    round(N / rate) samples."""
     if (rate == 1.0 and gain == 1.0) or len(audio) == 0:
         return audio
     import av
@@ -74,7 +75,11 @@ def apply_effects(audio: np.ndarray, rate: float = 1.0, gain: float = 1.0) -> np
         a.link_to(b)
     graph.configure()
 
-    frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(audio, dtype=np.float32)[None, :], format="flt", layout="mono")
+    # atempo holds back and smears its last window (a short segment came out 3% long, or empty): feed it
+    # silence after the audio, then cut the result at exactly len / rate samples.
+    target = round(len(audio) / rate)
+    padded = np.concatenate([audio.astype(np.float32), np.zeros(ATEMPO_PAD, dtype=np.float32)])
+    frame = av.AudioFrame.from_ndarray(padded[None, :], format="flt", layout="mono")
     frame.sample_rate, frame.pts, frame.time_base = SAMPLE_RATE, 0, Fraction(1, SAMPLE_RATE)
     graph.push(frame)
     graph.push(None)  # end of stream: atempo flushes what it holds
@@ -84,7 +89,8 @@ def apply_effects(audio: np.ndarray, rate: float = 1.0, gain: float = 1.0) -> np
             out.append(graph.pull().to_ndarray().reshape(-1))  # (1, n) packed mono -> (n,)
         except (av.error.BlockingIOError, av.error.EOFError):
             break
-    return np.concatenate(out).astype(np.float32) if out else audio[:0]
+    result = np.concatenate(out).astype(np.float32) if out else np.zeros(0, dtype=np.float32)
+    return np.pad(result[:target], (0, max(0, target - len(result))))
 
 
 def scaled_silence(seconds: float, rate: float) -> float:
