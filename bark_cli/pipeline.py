@@ -34,6 +34,7 @@ from .options import GenerationOptions, RuntimeOptions
 from .progress import NullProgress, Progress
 from .runtime.decode import DECODE_MODES, attention_kernels, default_mode
 from .runtime.loading import Networks, load_networks, load_tokenizer
+from .runtime.threads import single_thread
 from .schema import key_values
 from .stages.codec import decode
 from .stages.coarse import generate_coarse
@@ -126,8 +127,6 @@ class Synthesizer:
         return torch.cuda.max_memory_allocated(device) / 2**20
 
     def decode(self, fine: np.ndarray) -> np.ndarray:
-        from .runtime.threads import single_thread
-
         threads = single_thread() if self.networks.device.type == "cpu" else contextlib.nullcontext()
         with self.networks.on_device(self.networks.codec), threads:  # same bytes whatever --threads is
             return decode(self.networks.codec, fine)

@@ -96,11 +96,12 @@ def cached_checkpoints() -> list[CachedCheckpoint]:
 @dataclass(frozen=True)
 class Downloadable:
     model: str  # hub id
-    download_bytes: int  # about what `bark models download` fetches (the hub's file sizes, rounded)
+    download_bytes: int  # about what `bark models download` fetches (rounded; not checked against the hub offline)
     about: str
 
 
-# The checkpoints Suno publishes on the hub, for `bark models list` (sizes from their hub pages).
+# The checkpoints Suno publishes on the hub, for `bark models list`; shown as "~1.7 GB" until cached, then
+# their size on disk.
 CATALOGUE = (
     Downloadable("suno/bark-small", 1_700_000_000, "the default: fast, a little less natural"),
     Downloadable("suno/bark", 4_500_000_000, "the large model: slower, more natural"),
