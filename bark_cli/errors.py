@@ -83,6 +83,13 @@ class QualityFlagged(BarkError):
     )
 
 
+class PlaybackError(BarkError):
+    """Audio cannot be played here: no output device, no PortAudio library, or no sounddevice."""
+
+    exit_code = 11
+    meaning = "no audio output for playback (no device, PortAudio or sounddevice): write a file with -o instead"
+
+
 class Terminated(BaseException):
     """SIGTERM (``timeout``, systemd, ``kill``): the run stops and cleans up as after Ctrl-C.
 
@@ -108,7 +115,7 @@ EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 
 _CODED = (
     BarkError, UsageError, VoiceError, WeightsNotFoundError, DeviceError, OutputError, BatchItemsFailed,
-    QualityFlagged, OutputClosedError, Terminated,
+    QualityFlagged, PlaybackError, OutputClosedError, Terminated,
 )  # fmt: skip
 EXIT_CODES: list[tuple[int, str]] = sorted(
     [(EXIT_OK, "success"), (EXIT_INTERRUPTED, "interrupted (Ctrl-C); no partial output is left")]

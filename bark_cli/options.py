@@ -22,6 +22,7 @@ from .constants import (
     MAX_SEMANTIC_STEPS,
     SEMANTIC_RATE_HZ,
 )
+from .audio.effects import VOLUME_PATTERN, volume_gain
 from .schema import option, validate
 
 MAX_TEMPERATURE = 5.0  # far above any useful value; catches "--text-temp 70" typos
@@ -32,6 +33,8 @@ MIN_SEGMENT_SECONDS = 1.0
 MAX_SILENCE = 10.0  # seconds
 MAX_BATCH_SIZE = 256
 DEVICE_PATTERN = r"auto|cpu|mps|cuda(:\d+)?"
+MIN_RATE, MAX_RATE = 0.25, 4.0  # speaking rate: beyond these, speech is no longer understood
+MAX_THREADS = 1024
 
 # --help sections
 RUNTIME = "Model and device"
@@ -49,10 +52,11 @@ class RuntimeOptions:
     model: str = option(
         DEFAULT_MODEL, "Hugging Face model id (suno/bark-small, suno/bark) or a local checkpoint directory.",
         panel=RUNTIME, pattern=r"(?s).*\S.*", expected="a Hugging Face model id or a local directory", key=True,
+        metavar="ID|DIR",
     )  # fmt: skip
     device: str = option(
         "auto", "auto, cpu, cuda, cuda:N or mps.", panel=RUNTIME, pattern=DEVICE_PATTERN,
-        expected="auto, cpu, cuda, cuda:N or mps", key=True,
+        expected="auto, cpu, cuda, cuda:N or mps", key=True, metavar="DEVICE", complete="devices",
     )  # fmt: skip
     half: bool = option(False, "Half precision: fp16 on CUDA, bf16 on CPU.", panel=RUNTIME, key=True)
     cpu_offload: bool = option(
@@ -61,6 +65,10 @@ class RuntimeOptions:
     quantize: str | None = option(
         None, "int8: int8 weights for the semantic and coarse stages on the CPU (half the memory of --half; "
         "slower than --half where its native kernel runs).", panel=RUNTIME, choices=("int8",), key=True,
+    )  # fmt: skip
+    threads: int | None = option(
+        None, "CPU threads (default: the cores no other process is keeping busy, measured at start).",
+        panel=RUNTIME, low=1, high=MAX_THREADS,
     )  # fmt: skip
 
     def __post_init__(self) -> None:
@@ -72,8 +80,8 @@ class GenerationOptions:
     """How each segment is generated: its voice and how tokens are sampled."""
 
     voice: str | None = option(
-        None, "A voice: shipped preset (v2/en_speaker_6), saved voice name, or .npz file.", item=True,
-        complete="voices",
+        None, "A voice: shipped preset (v2/en_speaker_6), saved voice name, or .npz file.", short="-v", item=True,
+        complete="voices", metavar="NAME",
     )  # fmt: skip  # in cache keys by its content (batch/cache.py voice_digest), not by its name
     text_temp: float = option(
         DEFAULT_TEXT_TEMP, "Semantic stage temperature (0: greedy).", panel=GENERATION,
@@ -104,7 +112,7 @@ class GenerationOptions:
     )  # fmt: skip
     seed: int | None = option(
         None, "Seed: the same seed, text and options give the same audio (default: random for say, shown with "
-        "-v; 0 for batch).", panel=GENERATION, low=0, high=MAX_SEED, config=False, item=True,
+        "--verbose; 0 for batch).", panel=GENERATION, low=0, high=MAX_SEED, config=False, item=True,
     )  # fmt: skip  # in cache keys as each segment's own seed (pipeline.segment_seed)
 
     def __post_init__(self) -> None:
@@ -145,9 +153,23 @@ class RenderOptions:
     no_cache: bool = option(
         False, "Generate every segment again: neither read nor write the segment cache.", panel=LONG
     )
+    rate: float = option(
+        1.0, "Speaking rate: 1.2 is 20% faster, pitch kept (FFmpeg's atempo; pauses follow).", panel=OUTPUT,
+        low=MIN_RATE, high=MAX_RATE, key=True,
+    )  # fmt: skip
+    volume: str | None = option(
+        None, "Volume: a factor (0.5) or decibels (-3dB).", panel=OUTPUT, pattern=VOLUME_PATTERN,
+        expected="a factor (0.5) or decibels (-3dB)", key=True, metavar="GAIN",
+    )  # fmt: skip
 
     def __post_init__(self) -> None:
         validate(self)
+        volume_gain(self.volume)  # the range, which a pattern cannot say
+
+    @property
+    def gain(self) -> float:
+        """The amplitude factor --volume asks for."""
+        return volume_gain(self.volume)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ them through semantic -> coarse -> fine -> codec on one `Synthesizer`. The rules
 
 from __future__ import annotations
 
+import contextlib
 import time
 import zlib
 from collections.abc import Iterator
@@ -39,6 +40,7 @@ from .quality.checks import Report, check
 from .quality.takes import SEED_MODULUS, better, take_seed
 from .runtime.decode import DECODE_MODES, attention_kernels, default_mode
 from .runtime.loading import Networks, load_networks, load_tokenizer
+from .runtime.threads import single_thread
 from .schema import key_values
 from .stages.codec import decode
 from .stages.coarse import generate_coarse
@@ -132,7 +134,8 @@ class Synthesizer:
         return torch.cuda.max_memory_allocated(device) / 2**20
 
     def decode(self, fine: np.ndarray) -> np.ndarray:
-        with self.networks.on_device(self.networks.codec):
+        threads = single_thread() if self.networks.device.type == "cpu" else contextlib.nullcontext()
+        with self.networks.on_device(self.networks.codec), threads:  # same bytes whatever --threads is
             return decode(self.networks.codec, fine)
 
 

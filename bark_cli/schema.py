@@ -33,6 +33,7 @@ class Spec:
     help: str  # one line, shown by --help
     panel: str | None = None  # --help section (None: the command's main "Options")
     flag: str | None = None  # the long flag, when it is not --name-with-dashes
+    short: str | None = None  # a one-letter flag too ("-v" for --voice, as espeak-ng and edge-tts have it)
     low: float | None = None  # numbers: the smallest value allowed
     high: float | None = None  # numbers: the largest value allowed
     low_open: bool = False  # numbers: ``low`` itself is not allowed
@@ -43,6 +44,7 @@ class Spec:
     item: bool = False  # a JSONL item may override it (bark batch)
     key: bool = False  # changes the output: part of the cache keys
     complete: str | None = None  # a shell-completion source of cli/parameters.py ("voices")
+    metavar: str | None = None  # the value's placeholder in --help (default: from the type or the choices)
 
 
 def option(default: Any, help: str, **spec: Any) -> Any:

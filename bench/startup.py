@@ -78,7 +78,7 @@ def commands(checkpoint: str, device: str) -> list[dict]:
         env = os.environ | {"XDG_CACHE_HOME": tmp, "HF_HUB_OFFLINE": "1"}
         for extra in ([], ["--half"], ["--cpu-offload"], ["--half", "--cpu-offload"]):
             args = ["say", TEXT, "-o", f"{tmp}/x.wav", "--model", checkpoint, "--device", device,
-                    "--max-seconds", MAX_SECONDS, "--seed", "1", "--no-cache", "-v", *extra]  # fmt: skip
+                    "--max-seconds", MAX_SECONDS, "--seed", "1", "--no-cache", "--verbose", *extra]  # fmt: skip
             t = time.perf_counter()
             result = subprocess.run([sys.executable, "-m", "bark_cli", *args], capture_output=True, text=True, env=env)
             wall = time.perf_counter() - t

@@ -168,7 +168,7 @@ def test_debug_variable_shows_traceback(say, tiny_checkpoint, tmp_path, monkeypa
 
 def test_int8_weights_run_on_cpu(say, tmp_path):
     out = tmp_path / "int8.wav"
-    result = say("hello my name is suno", "-o", str(out), "--quantize", "int8", "--seed", "1", "--max-seconds", "2", "-v")
+    result = say("hello my name is suno", "-o", str(out), "--quantize", "int8", "--seed", "1", "--max-seconds", "2", "--verbose")
     assert result.exit_code == 0, result.output
     assert "int8 weights" in result.output
     audio, _ = soundfile.read(out)
@@ -179,7 +179,7 @@ def test_int8_weights_run_on_cpu(say, tmp_path):
 
 def test_half_precision_and_cpu_offload_run_on_cpu(say, tmp_path):
     out = tmp_path / "half.wav"
-    result = say("hello my name is suno", "-o", str(out), "--half", "--cpu-offload", "--seed", "1", "--max-seconds", "2", "-v")
+    result = say("hello my name is suno", "-o", str(out), "--half", "--cpu-offload", "--seed", "1", "--max-seconds", "2", "--verbose")
     assert result.exit_code == 0, result.output
     assert "dtype bfloat16, cpu offload" in result.output
     audio, _ = soundfile.read(out)

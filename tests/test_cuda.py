@@ -99,7 +99,7 @@ def test_half_precision_logits_stay_close_to_fp32(half_on_device, synthesizer, c
 @pytest.mark.parametrize("extra", [[], ["--half"], ["--cpu-offload"]], ids=["fp32", "half", "cpu-offload"])
 def test_say_on_the_device_twice_gives_the_same_bytes(tiny_checkpoint, tmp_path, extra):
     args = [sys.executable, "-m", "bark_cli", "say", "hello my name is suno. i like pizza.", "--model", str(tiny_checkpoint),
-            "--device", DEVICE, "--max-seconds", "2", "--segment-seconds", "2", "--seed", "3", "--no-cache", "-v", *extra]  # fmt: skip
+            "--device", DEVICE, "--max-seconds", "2", "--segment-seconds", "2", "--seed", "3", "--no-cache", "--verbose", *extra]  # fmt: skip
     outputs = []
     for name in ("a.wav", "b.wav"):
         result = subprocess.run([*args, "-o", str(tmp_path / name)], capture_output=True, text=True, timeout=300)

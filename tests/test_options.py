@@ -25,7 +25,7 @@ from bark_cli.schema import Declared, coerce, declared
 OPTIONS = [o for group in GROUPS for o in declared(group)]
 runner = CliRunner()
 # Options whose values match a pattern: a value other than the default, for the test.
-PATTERNED = {"model": "other/model", "device": "cpu"}
+PATTERNED = {"model": "other/model", "device": "cpu", "volume": "-3dB"}
 
 
 def other_value(option: Declared):
@@ -196,7 +196,7 @@ def test_a_command_run_in_process_leaves_signals_and_logging_as_it_found_them(tm
 
     before = (signal.getsignal(signal.SIGTERM), logging.getLogger("bark_cli").handlers[:], logging.getLogger().handlers[:])
     (tmp_path / "in.txt").write_text("hi\n")
-    for args in (["batch", str(tmp_path / "in.txt"), "-d", str(tmp_path / "out"), "--model", str(tmp_path)], ["say", "-v", "hi", "-o", "x.mp4"]):
+    for args in (["batch", str(tmp_path / "in.txt"), "-d", str(tmp_path / "out"), "--model", str(tmp_path)], ["say", "--verbose", "hi", "-o", "x.mp4"]):
         runner.invoke(app, args)
     after = (signal.getsignal(signal.SIGTERM), logging.getLogger("bark_cli").handlers[:], logging.getLogger().handlers[:])
     assert after == before

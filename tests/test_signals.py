@@ -30,7 +30,7 @@ STOPS = [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated"
 @pytest.mark.parametrize("signum, code, said", STOPS, ids=["SIGINT", "SIGTERM"])
 def test_a_signal_during_generation_stops_with_its_code_and_no_file(tiny_checkpoint, tmp_path, signum, code, said):
     """Ctrl-C exits 130; `timeout`, systemd and cron stop jobs with SIGTERM: the same clean stop, 143."""
-    process = _start(tiny_checkpoint, tmp_path, "say", LONG_TEXT, "-o", "out.wav", "-v", "--batch-size", "1")
+    process = _start(tiny_checkpoint, tmp_path, "say", LONG_TEXT, "-o", "out.wav", "--verbose", "--batch-size", "1")
     for line in process.stderr:  # wait until generation has started
         if b"segment(s)" in line:
             break

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio.formats import AudioFormat, make_tags, write_audio
+from ..audio.formats import AudioFormat, audio_format, make_tags, write_audio
 from ..audio.joins import Joiner
 from ..audio.subtitles import write_subtitles
 from ..batch.cache import SegmentCache, content_key, voice_digest
@@ -77,6 +77,7 @@ class _Work:
     segments: list[TextSegment]
     recording: Recording
     joiner: Joiner
+    fmt: AudioFormat  # the output's extension's, as with -o; else --format's
     chunks: list[np.ndarray] = field(default_factory=list)
     generated: int = 0  # segments generated now (the rest came from the cache)
     retaken: int = 0  # segments the quality gate had generated again
@@ -124,14 +125,14 @@ class BatchRunner:
         self.summary = Summary()
 
     # --- per item ------------------------------------------------------------------------------------
-    def _item_key(self, item: Item, voice, options: GenerationOptions) -> str:
+    def _item_key(self, item: Item, voice, options: GenerationOptions, fmt: AudioFormat) -> str:
         """Everything the item's output file is made from: its text, voice content and every option
         declared with ``key`` (options.py), with the runtime's resolved (pipeline.Pipeline.runtime_key)."""
         fields = {
             **self.pipeline.runtime_key, **key_values(options), **key_values(self.render), **key_values(self.out),
             **key_values(self.quality),
             "seed": options.seed, "voice": voice_digest(voice), "text": item.text,
-            "format": dataclasses.asdict(self.fmt), "subtitles": self.subtitles,
+            "format": dataclasses.asdict(fmt), "subtitles": self.subtitles,
         }  # fmt: skip
         return content_key(fields)
 
@@ -192,7 +193,9 @@ class BatchRunner:
             if options.seed is None:
                 options = dataclasses.replace(options, seed=0)  # the seeds rule: batch's default base seed
             voice = resolve_voice(options.voice) if options.voice is not None else None
-            key = self._item_key(item, voice, options)
+            # A JSONL "output" of x.mp3 is an mp3, as -o x.mp3 is; other names take --format (default wav).
+            fmt = audio_format(Path(item.output), self.fmt.name, self.out.float32)
+            key = self._item_key(item, voice, options, fmt)
             if not self.force and files.output.is_file() and self._recorded_key(files) == key:
                 lock.release()
                 self._finish(item, "skipped")
@@ -207,8 +210,8 @@ class BatchRunner:
             segments = self.pipeline.plan(item.text, self.render.segment_seconds, language_of(options.voice))
             recording = Recording([s.text for s in segments], voice, options, options.seed)
             r = self.render
-            joiner = Joiner(len(segments), r.sentence_silence, r.paragraph_silence, r.trim_silence)
-            return _Work(item, files, key, lock, segments, recording, joiner)
+            joiner = Joiner(len(segments), r.sentence_silence, r.paragraph_silence, r.trim_silence, r.rate, r.gain)
+            return _Work(item, files, key, lock, segments, recording, joiner, fmt)
         except ITEM_ERRORS as exc:
             if lock is not None and lock.is_locked:
                 lock.release()
@@ -219,7 +222,7 @@ class BatchRunner:
     def _write(self, work: _Work) -> None:
         item, files = work.item, work.files
         try:
-            write_audio(files.output, np.concatenate(work.chunks), self.fmt, make_tags(item.text, self.model))
+            write_audio(files.output, np.concatenate(work.chunks), work.fmt, make_tags(item.text, self.model))
             if files.subtitles is not None:
                 write_subtitles(files.subtitles, work.joiner.spans, [s.text for s in work.segments])
             record = self._record(files)

@@ -7,7 +7,7 @@ import secrets
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from ..constants import SAMPLE_RATE
 from ..errors import InputTextError, InvalidOptionError
@@ -15,12 +15,16 @@ from ..options import GenerationOptions, OutputOptions, QualityOptions, RenderOp
 from ..progress import NullProgress, Progress
 from ..text.segmenter import TextSegment
 
+if TYPE_CHECKING:
+    from ..audio.playback import Sink
+
 log = logging.getLogger("bark_cli")
+PLAYED = Path("(played)")  # the output of a recording that was only played: in the summary and manifest
 
 
 @dataclass(frozen=True)
 class SayResult:
-    output: Path  # Path("-") for stdout
+    output: Path  # Path("-") for stdout, PLAYED when it was only played
     audio_seconds: float  # length of the written audio
     compute_seconds: float  # generating and decoding, model loading excluded
     seed: int  # the base seed (--seed, or the random one drawn)
@@ -62,6 +66,8 @@ def say(
     output: Path | None,
     *,
     raw: bool = False,
+    play: bool = False,
+    player: Sink | None = None,
     save_voice: Path | None = None,
     subtitles: Path | None = None,
     manifest: Path | None = None,
@@ -74,9 +80,10 @@ def say(
     progress: Progress = NullProgress(),
     stdout: BinaryIO | None = None,
 ) -> SayResult:
-    """Speak ``text`` (any length) into ``output`` (a file, or Path("-") for a WAV on stdout), or stream
-    raw 16-bit PCM to stdout segment by segment with ``raw``. ``source``: the file the text was read
-    from, which no output may overwrite."""
+    """Speak ``text`` (any length) into ``output`` (a file, or Path("-") for a WAV on stdout), stream raw
+    16-bit PCM to stdout segment by segment with ``raw``, and/or ``play`` it segment by segment on the
+    default output device (or on ``player``). ``source``: the file the text was read from, which no
+    output may overwrite."""
     from ..audio.formats import STDOUT, audio_format, check_output, make_tags, pcm16, send, write_audio
     from ..audio.joins import Joiner
     from ..audio.subtitles import build_manifest, check_subtitles, write_manifest, write_subtitles
@@ -92,10 +99,12 @@ def say(
     check_text(text)
     if raw and output is not None:
         raise InvalidOptionError("--raw streams PCM to stdout: leave out -o")
-    if not raw and output is None:
-        raise InvalidOptionError("no output: give -o FILE (.wav, .flac, .ogg, .mp3), -o - for a WAV on stdout, or --raw")
+    if not raw and not play and output is None:
+        raise InvalidOptionError(
+            "no output: give -o FILE (.wav, .flac, .ogg, .mp3), -o - for a WAV on stdout, --raw, or --play"
+        )
     fmt = None
-    if not raw:
+    if output is not None:
         fmt = audio_format(output, out.format, out.float32)
         check_output(output)
     if subtitles is not None:
@@ -109,6 +118,10 @@ def say(
         "the manifest (--manifest)": manifest, "the saved voice (--save-voice)": save_voice,
     })  # fmt: skip
     voice = resolve_voice(generation.voice) if generation.voice is not None else None
+    if play and player is None:
+        from ..audio.playback import open_player
+
+        player = open_player()  # no device is said now, not after the model load
     seed = generation.seed if generation.seed is not None else secrets.randbelow(2**31)
     log.info("seed %d", seed)
 
@@ -116,31 +129,41 @@ def say(
     segments = pipeline.plan(text, render.segment_seconds, language_of(generation.voice))
     log.info("%d segment(s)", len(segments))
     recording = Recording([s.text for s in segments], voice, generation, seed)
-    joiner = Joiner(len(segments), render.sentence_silence, render.paragraph_silence, render.trim_silence)
+    r = render
+    joiner = Joiner(len(segments), r.sentence_silence, r.paragraph_silence, r.trim_silence, r.rate, r.gain)
+    # Streams take each chunk as soon as it is made, in text order (the pipeline then renders in order).
+    streams = ([lambda chunk: send(stdout, pcm16(chunk))] if raw else []) + ([player.write] if play else [])
     chunks, first, kept = [], None, []
-    for _, i, result in pipeline.render([recording], render.batch_size, in_order=raw):
-        first = first or result
-        kept.append(result)
-        log_flagged(i, segments[i].text, result)
-        for chunk in joiner.add(result.audio, segments[i].paragraph_end):
-            if raw:
-                send(stdout, pcm16(chunk))
-            else:
-                chunks.append(chunk)
+    try:
+        for _, i, result in pipeline.render([recording], render.batch_size, in_order=bool(streams)):
+            first = first or result
+            kept.append(result)
+            log_flagged(i, segments[i].text, result)
+            for chunk in joiner.add(result.audio, segments[i].paragraph_end):
+                for stream in streams:
+                    stream(chunk)
+                if output is not None:
+                    chunks.append(chunk)
+        if play:
+            player.close()  # returns once the last segment has been heard
+    except BaseException:
+        if play:
+            player.abort()
+        raise
     if pipeline.stats.cached:
         log.info("%d of %d segment(s) from the cache", pipeline.stats.cached, len(segments))
     peak = pipeline.loaded and pipeline.synthesizer.peak_gpu_mib()
     if peak:
         log.info("peak GPU memory %.0f MiB%s", peak, " (--cpu-offload)" if runtime.cpu_offload else "")
 
-    if not raw:
+    if output is not None:
         import numpy as np
 
         write_audio(output, np.concatenate(chunks), fmt, make_tags(text, runtime.model), stdout)
     if subtitles is not None:
         write_subtitles(subtitles, joiner.spans, [s.text for s in segments])
+    destination = output if output is not None else STDOUT if raw else PLAYED
     if manifest is not None:
-        destination = output if output is not None else STDOUT
         seeds, checks = [r.seed for r in kept], [gate_entry(r.take, r.takes, r.report) for r in kept]
         data = build_manifest(destination, runtime.model, generation.voice, segments, joiner.spans, seeds, checks)
         write_manifest(manifest, data)
@@ -150,7 +173,7 @@ def say(
     stats = pipeline.stats
     flagged = tuple(i for i, r in enumerate(kept) if r.report is not None and not r.report.passed)
     return SayResult(
-        output or STDOUT, joiner.position / SAMPLE_RATE, stats.compute_seconds, seed, len(segments), stats.cached,
+        destination, joiner.position / SAMPLE_RATE, stats.compute_seconds, seed, len(segments), stats.cached,
         stats.retaken, flagged,
     )  # fmt: skip
 

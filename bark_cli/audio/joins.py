@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..constants import SAMPLE_RATE
+from .effects import apply_effects, scaled_silence
 
 FADE_SECONDS = 0.01  # at each join: removes the click of a cut mid-wave
 TRIM_THRESHOLD = 0.01  # |amplitude| below this counts as silence when trimming (-40 dBFS)
@@ -38,11 +39,18 @@ def fade(audio: np.ndarray) -> np.ndarray:
 class Joiner:
     """Turns ``n_parts`` segments, given in order, into chunks of the joined audio: each part trimmed
     (``trim``), faded when there are several, and followed by ``sentence_silence`` seconds of silence, or
-    ``paragraph_silence`` where a paragraph ends (none after the last part)."""
+    ``paragraph_silence`` where a paragraph ends (none after the last part). ``rate`` and ``gain``
+    (--rate, --volume) apply to each part before its span is taken, and the pauses are divided by
+    ``rate``: the spans (subtitles, manifest) are those of the audio as written."""
 
-    def __init__(self, n_parts: int, sentence_silence: float, paragraph_silence: float, trim: bool = False):
+    def __init__(
+        self, n_parts: int, sentence_silence: float, paragraph_silence: float, trim: bool = False,
+        rate: float = 1.0, gain: float = 1.0,
+    ):  # fmt: skip
         self.n_parts = n_parts
-        self.sentence_silence, self.paragraph_silence, self.trim = sentence_silence, paragraph_silence, trim
+        self.sentence_silence = scaled_silence(sentence_silence, rate)
+        self.paragraph_silence = scaled_silence(paragraph_silence, rate)
+        self.trim, self.rate, self.gain = trim, rate, gain
         self.position = 0  # samples emitted so far
         self.spans: list[tuple[int, int]] = []  # each part's (start, end) in the joined audio
 
@@ -51,6 +59,7 @@ class Joiner:
         part = part.astype(np.float32)
         if self.trim:
             part = trim_silence(part)
+        part = apply_effects(part, self.rate, self.gain)
         if self.n_parts > 1:
             part = fade(part)
         self.spans.append((self.position, self.position + len(part)))

@@ -13,14 +13,17 @@ from typing import Annotated, Optional
 import typer
 
 from .. import __version__
-from . import batch, cache, check, config, models, say, split, voices
+from . import batch, cache, check, completion, config, help, models, say, split, voices
+
+help.apply()  # --help as a command line reads (see help.py)
+completion.init()
 
 app = typer.Typer(
     name="bark",
     help="Text to speech with Suno's Bark, from the terminal.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=True,  # --install-completion and --show-completion SHELL for bash, zsh, fish, powershell
+    add_completion=False,  # ours take the shell as a value (completion.py)
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 # Commands whose options take their defaults from the config file and BARK_* variables.
@@ -38,6 +41,20 @@ def _root(
     ctx: typer.Context,
     version: Annotated[
         Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = None,
+    install_completion: Annotated[
+        Optional[str],
+        typer.Option(
+            "--install-completion", callback=completion.install, is_eager=True, expose_value=False, metavar="SHELL",
+            autocompletion=completion.completing_shells, help="Install completion for SHELL: bash, zsh, fish or powershell.",
+        ),
+    ] = None,
+    show_completion: Annotated[
+        Optional[str],
+        typer.Option(
+            "--show-completion", callback=completion.show, is_eager=True, expose_value=False, metavar="SHELL",
+            autocompletion=completion.completing_shells, help="Print the completion script for SHELL, to install it yourself.",
+        ),
     ] = None,
 ) -> None:
     """Text to speech with Suno's Bark, from the terminal."""

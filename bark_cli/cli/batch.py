@@ -9,11 +9,14 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..batch.inputs import BY_CHOICES
 from ..options import GenerationOptions, OutputOptions, QualityOptions, RenderOptions, RuntimeOptions
-from .parameters import Quiet, Verbose, with_options
+from .parameters import Quiet, Verbose, completing, with_options
 from .reporting import printable, progress_display, reporting_errors
 
 BATCH = "Batch"
+LOG_FORMATS = ("text", "json")
+SUBTITLES = ("srt", "vtt")
 
 
 def _logger(log_format: str, quiet: bool, progress):
@@ -53,12 +56,25 @@ def batch(
     out_dir: Annotated[Path, typer.Option("--out-dir", "-d", help="Directory for the outputs.", rich_help_panel=BATCH)],
     by: Annotated[
         Optional[str],
-        typer.Option("--by", help="line (default), file (one item per file) or jsonl (default for .jsonl).", rich_help_panel=BATCH),
+        typer.Option(
+            "--by", help="line (default), file (one item per file) or jsonl (default for .jsonl).",
+            rich_help_panel=BATCH, metavar="|".join(BY_CHOICES), autocompletion=completing(BY_CHOICES),
+        ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Render everything again, ignoring outputs and cache.", rich_help_panel=BATCH)] = False,
-    log_format: Annotated[str, typer.Option("--log-format", help="text or json (one line per item, on stderr).", rich_help_panel=BATCH)] = "text",
+    log_format: Annotated[
+        str,
+        typer.Option(
+            "--log-format", help="text or json (one line per item, on stderr).", rich_help_panel=BATCH,
+            metavar="text|json", autocompletion=completing(LOG_FORMATS),
+        ),
+    ] = "text",
     subtitles: Annotated[
-        Optional[str], typer.Option("--subtitles", help="Also write srt or vtt subtitles beside each output.", rich_help_panel=BATCH)
+        Optional[str],
+        typer.Option(
+            "--subtitles", help="Also write srt or vtt subtitles beside each output.", rich_help_panel=BATCH,
+            metavar="srt|vtt", autocompletion=completing(SUBTITLES),
+        ),
     ] = None,
     manifest: Annotated[
         Optional[Path], typer.Option("--manifest", help="Manifest file (default: OUT_DIR/manifest.jsonl).", rich_help_panel=BATCH)
@@ -69,21 +85,18 @@ def batch(
 ) -> None:
     """Render every item of INPUTS into --out-dir. Re-runs render only what is missing or changed.
 
-    Each item's segment seeds come from --seed (or the item's own "seed", default 0) and the segment's
-    text, so an edited sentence re-renders alone. The exit code is 7 if any item failed, and 8 under --strict
-    if any item has segments that still fail a quality check.
-    """
+    Each item's segment seeds come from --seed (or the item's own "seed", default 0) and the segment's text, so an edited sentence re-renders alone. The exit code is 7 if any item failed, and 8 under --strict if any item has segments that still fail a quality check.
+    """  # one line per paragraph: typer keeps a paragraph's line breaks after the first one
     with reporting_errors(verbose, quiet):
         from .. import api
-        from ..batch.inputs import BY_CHOICES
         from ..errors import BatchItemsFailed, InvalidOptionError
         from ..schema import build
 
         if by is not None and by not in BY_CHOICES:
             raise InvalidOptionError(f"--by must be one of {', '.join(BY_CHOICES)}, got {by!r}")
-        if log_format not in ("text", "json"):
+        if log_format not in LOG_FORMATS:
             raise InvalidOptionError(f"--log-format must be text or json, got {log_format!r}")
-        if subtitles is not None and subtitles not in ("srt", "vtt"):
+        if subtitles is not None and subtitles not in SUBTITLES:
             raise InvalidOptionError(f"--subtitles must be srt or vtt, got {subtitles!r}")
         runtime, generation = build(RuntimeOptions, options), build(GenerationOptions, options)
         render, out = build(RenderOptions, options), build(OutputOptions, options)

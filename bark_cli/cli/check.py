@@ -41,9 +41,8 @@ def check(
 ) -> None:
     """Check audio rendered earlier for silence, gaps, clipping and (with its text) a wrong length.
 
-    The exit code is 8 if anything is flagged. The runaway and loop checks need the semantic tokens, which
-    only a render has: they run on every segment of bark say and bark batch.
-    """
+    The exit code is 8 if anything is flagged. The runaway and loop checks need the semantic tokens, which only a render has: they run on every segment of bark say and bark batch.
+    """  # one line per paragraph: typer keeps a paragraph's line breaks after the first one
     with reporting_errors(verbose, quiet):
         from .. import api
         from ..errors import QualityFlagged

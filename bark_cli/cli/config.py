@@ -9,6 +9,12 @@ import typer
 
 from .reporting import reporting_errors
 
+def _complete_key(incomplete: str) -> list[str]:
+    from .settings import config_options
+
+    return [key for key in config_options() if key.startswith(incomplete)]
+
+
 app = typer.Typer(
     help="Show and edit your defaults (TOML file < BARK_* environment < flags).",
     no_args_is_help=True,
@@ -48,7 +54,7 @@ def show(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = 
 
 @app.command("set")
 def set_(
-    key: Annotated[str, typer.Argument(help="A key, e.g. text_temp (see `bark config show`).")],
+    key: Annotated[str, typer.Argument(help="A key, e.g. text_temp (see `bark config show`).", autocompletion=_complete_key)],
     value: Annotated[str, typer.Argument(help="Its value (validated like the flag).")],
 ) -> None:
     """Set a default in the config file."""
@@ -59,7 +65,9 @@ def set_(
 
 
 @app.command()
-def unset(key: Annotated[str, typer.Argument(help="The key to remove from the config file.")]) -> None:
+def unset(
+    key: Annotated[str, typer.Argument(help="The key to remove from the config file.", autocompletion=_complete_key)],
+) -> None:
     """Remove a default from the config file (back to built-in)."""
     with reporting_errors():
         from .settings import unset_value

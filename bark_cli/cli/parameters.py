@@ -11,6 +11,7 @@ from typing import Annotated, Any, Callable, Optional
 import typer
 
 from ..schema import Declared, declared
+from .help import placeholder
 
 
 def complete_voice(incomplete: str) -> list[str]:
@@ -20,22 +21,41 @@ def complete_voice(incomplete: str) -> list[str]:
     return [name for name in voice_names() if name.startswith(incomplete)]
 
 
-COMPLETIONS: dict[str, Callable[[str], list[str]]] = {"voices": complete_voice}
+def completing(values) -> Callable[[str], list[str]]:
+    """Completion from a fixed list of values."""
+    return lambda incomplete: [v for v in values if v.startswith(incomplete)]
+
+
+def complete_saved_voice(incomplete: str) -> list[str]:
+    """The user's saved voices (what `bark voices remove` can remove)."""
+    from ..voices.library import voice_names
+
+    return [name for name in voice_names(presets=False) if name.startswith(incomplete)]
+
+
+DEVICES = ("auto", "cpu", "cuda", "mps")  # and cuda:N, which completion cannot know
+COMPLETIONS: dict[str, Callable[[str], list[str]]] = {"voices": complete_voice, "devices": completing(DEVICES)}
 
 TextFile = Annotated[
     Optional[Path], typer.Option("--file", "-f", help="Read the text from this UTF-8 file.", show_default=False)
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
-Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Also show load times, device, dtype and seed.")]
+# --verbose has no short form: -v is --voice, as in espeak-ng and edge-tts.
+Verbose = Annotated[bool, typer.Option("--verbose", help="Also show load times, device, dtype and seed.")]
 
 
 def _typer_parameter(option: Declared) -> inspect.Parameter:
     kind = Optional[option.kind] if option.optional else option.kind
+    flags = [option.flag] + ([option.spec.short] if option.spec.short else [])
+    if option.kind is bool:
+        metavar = None  # a flag
+    else:
+        metavar = option.spec.metavar or placeholder(option.kind, option.spec.choices)
+    complete = COMPLETIONS.get(option.spec.complete) if option.spec.complete else None
+    if complete is None and option.spec.choices:
+        complete = completing(option.spec.choices)
     info = typer.Option(
-        option.flag,
-        help=option.spec.help,
-        rich_help_panel=option.spec.panel,
-        autocompletion=COMPLETIONS.get(option.spec.complete) if option.spec.complete else None,
+        *flags, help=option.spec.help, rich_help_panel=option.spec.panel, metavar=metavar, autocompletion=complete
     )
     return inspect.Parameter(
         option.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=option.default, annotation=Annotated[kind, info]

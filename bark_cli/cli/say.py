@@ -38,6 +38,13 @@ def say(
         bool,
         typer.Option("--raw", help="Stream 16-bit LE mono PCM at 24 kHz to stdout, segment by segment.", rich_help_panel=OUTPUT),
     ] = False,
+    play: Annotated[
+        bool,
+        typer.Option(
+            "--play", help="Play on the default output device, segment by segment (the default with no -o or --raw "
+            "on a terminal); with -o, also write the file.", rich_help_panel=OUTPUT,
+        ),
+    ] = False,
     options: dict = None,  # every option of options.py, here in --help
     file: TextFile = None,
     save_voice: Annotated[
@@ -58,12 +65,14 @@ def say(
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
-    """Speak TEXT (or --file, or stdin) into audio, 24 kHz mono. Long text is split into segments."""
+    """Speak TEXT (or --file, or stdin): play it, or write audio, 24 kHz mono. Long text is split into segments."""
     with reporting_errors(verbose, quiet):
         from .. import api
         from ..errors import OutputError
         from ..schema import build
 
+        # Nowhere else to put the audio, and someone at a terminal: speak it, as `say` and espeak-ng do.
+        play = play or (output is None and not raw and sys.stdout.isatty())
         to_stdout = raw or str(output) == "-"
         if to_stdout and not dry_run and stdout_closed():  # known now, not after minutes of generation
             raise OutputError("cannot write to standard output: it is closed")
@@ -81,7 +90,7 @@ def say(
             return
         with progress_display(quiet) as progress:
             result = api.say(
-                content, output, raw=raw, save_voice=save_voice, subtitles=subtitles, manifest=manifest,
+                content, output, raw=raw, play=play, save_voice=save_voice, subtitles=subtitles, manifest=manifest,
                 source=file, generation=generation, runtime=runtime, render=render, quality=quality, out=out,
                 progress=progress,
             )  # fmt: skip

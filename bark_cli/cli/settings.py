@@ -78,19 +78,24 @@ def check(key: str, value: object, where: str) -> object:
         raise ConfigError(f"{key} in {where}: {str(exc).removeprefix(key + ' ')}") from None
 
 
-def read_file(path: Path | None = None) -> dict[str, object]:
-    path = path or config_path()
+def read_raw(path: Path) -> dict[str, object]:
+    """The config file's keys and values as TOML gives them, unchecked (what `bark config set` and `unset`
+    edit: a bad value elsewhere in the file must not stop them from repairing it)."""
     if not path.exists():
         return {}
     if not path.is_file():
         raise ConfigError(f"config file {path} is not a file (a directory?): remove it or put the TOML file there")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
-    return {key: check(key, value, str(path)) for key, value in data.items()}
+
+
+def read_file(path: Path | None = None) -> dict[str, object]:
+    path = path or config_path()
+    return {key: check(key, value, str(path)) for key, value in read_raw(path).items()}
 
 
 def settings(path: Path | None = None) -> dict[str, Setting]:
@@ -134,21 +139,27 @@ def write_file(values: dict[str, object], path: Path | None = None) -> Path:
 
 
 def set_value(key: str, raw: str) -> Path:
+    """Set ``key`` in the config file; the file's other keys are kept as they are, even bad ones."""
     path = config_path()
-    values = read_file(path)
+    values = read_raw(path)
     values[key] = parse(key, raw, str(path))
     if key == "voice":
-        from ..voices.library import resolve_voice
+        from ..voices.library import resolve_voice, voice_file
 
         # Checked when set, not when read: a voice removed later fails where it is used, with its own message.
         resolve_voice(values[key])
+        file = voice_file(values[key])
+        if file is not None:  # a relative path would name another file, or none, from another folder
+            values[key] = str(file)
     return write_file(values, path)
 
 
 def unset_value(key: str) -> Path:
+    """Remove ``key`` from the config file: any key it holds (an unknown one too), or a known key."""
     path = config_path()
-    values = read_file(path)
-    _option(key, str(path))
+    values = read_raw(path)
+    if key not in values:
+        _option(key, str(path))
     values.pop(key, None)
     return write_file(values, path)
 

@@ -8,11 +8,11 @@ from typing import Annotated, Optional
 
 import typer
 
+from .parameters import complete_saved_voice, complete_voice
 from .reporting import reporting_errors
 
 app = typer.Typer(
-    help="List, inspect, import and remove voices.",
-    no_args_is_help=True,
+    help="List, inspect, import and remove voices (alone: list them).",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -32,11 +32,18 @@ def _print_table(voices) -> None:
     Console(highlight=False, soft_wrap=True).print(table)
 
 
+Lang = Annotated[Optional[str], typer.Option("--lang", help="Only voices of this language (en, de, zh, ...).")]
+
+
+@app.callback(invoke_without_command=True)
+def voices(ctx: typer.Context, lang: Lang = None, as_json: Json = False) -> None:
+    """List, inspect, import and remove voices; alone, `bark voices` lists them (as `bark voices list`)."""
+    if ctx.invoked_subcommand is None and not ctx.resilient_parsing:
+        list_(lang, as_json)
+
+
 @app.command("list")
-def list_(
-    lang: Annotated[Optional[str], typer.Option("--lang", help="Only voices of this language (en, de, zh, ...).")] = None,
-    as_json: Json = False,
-) -> None:
+def list_(lang: Lang = None, as_json: Json = False) -> None:
     """List saved voices and shipped presets: name, language, source, prompt length in seconds."""
     with reporting_errors():
         from ..voices.library import list_voices
@@ -49,7 +56,9 @@ def list_(
 
 
 @app.command()
-def show(name: Annotated[str, typer.Argument(help="Voice name or file.")], as_json: Json = False) -> None:
+def show(
+    name: Annotated[str, typer.Argument(help="Voice name or file.", autocompletion=complete_voice)], as_json: Json = False
+) -> None:
     """Show one voice."""
     with reporting_errors():
         from ..voices.library import find_voice_info
@@ -76,7 +85,7 @@ def import_(
 
 
 @app.command()
-def remove(name: Annotated[str, typer.Argument(help="Name of a saved voice.")]) -> None:
+def remove(name: Annotated[str, typer.Argument(help="Name of a saved voice.", autocompletion=complete_saved_voice)]) -> None:
     """Remove one of your saved voices."""
     with reporting_errors():
         from ..voices.library import remove_voice

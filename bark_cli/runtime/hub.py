@@ -91,3 +91,36 @@ def cached_checkpoints() -> list[CachedCheckpoint]:
         if is_bark:
             found.append(CachedCheckpoint(repo.repo_id, newest.commit_hash, repo.size_on_disk, newest.snapshot_path))
     return sorted(found, key=lambda c: c.model)
+
+
+@dataclass(frozen=True)
+class Downloadable:
+    model: str  # hub id
+    download_bytes: int  # about what `bark models download` fetches (rounded; not checked against the hub offline)
+    about: str
+
+
+# The checkpoints Suno publishes on the hub, for `bark models list`; shown as "~1.7 GB" until cached, then
+# their size on disk.
+CATALOGUE = (
+    Downloadable("suno/bark-small", 1_700_000_000, "the default: fast, a little less natural"),
+    Downloadable("suno/bark", 4_500_000_000, "the large model: slower, more natural"),
+)
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    model: str
+    size_bytes: int  # on disk when cached, else about what a download fetches
+    cached: CachedCheckpoint | None
+    about: str
+
+
+def model_rows() -> list[ModelRow]:
+    """The catalogue, each marked cached or not, then every other Bark checkpoint in the cache."""
+    cached = {c.model: c for c in cached_checkpoints()}
+    rows = [ModelRow(d.model, cached[d.model].size_bytes if d.model in cached else d.download_bytes,
+                     cached.get(d.model), d.about) for d in CATALOGUE]  # fmt: skip
+    known = {d.model for d in CATALOGUE}
+    rows += [ModelRow(c.model, c.size_bytes, c, "") for c in cached.values() if c.model not in known]
+    return rows

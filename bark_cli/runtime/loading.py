@@ -66,6 +66,9 @@ def load_tokenizer(model: str) -> Tokenizer:
 
 def load_networks(options: RuntimeOptions) -> Networks:
     """Load every network of the checkpoint named by ``options.model`` onto ``options.device``."""
+    from .threads import set_threads
+
+    set_threads(options.threads)  # before any work, so that loading runs with them too
     device = resolve_device(options.device)
     dtype = network_dtype(device, options.half)
     if options.quantize and device.type != "cpu":

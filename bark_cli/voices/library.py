@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import os
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -67,9 +68,9 @@ def _user() -> dict[str, Path]:
     return {p.stem: p for p in sorted(root.glob("*.npz"))} if root.is_dir() else {}
 
 
-def voice_names() -> list[str]:
-    """Names usable as --voice NAME: the user's voices, then the shipped presets."""
-    return list(_user()) + list(_shipped())
+def voice_names(presets: bool = True) -> list[str]:
+    """Names usable as --voice NAME: the user's voices, then the shipped presets (unless not ``presets``)."""
+    return list(_user()) + (list(_shipped()) if presets else [])
 
 
 def voice_language(name: str) -> str | None:
@@ -108,6 +109,15 @@ def resolve_voice(name: str | Path) -> Voice:
     close = difflib.get_close_matches(name, list(user) + list(shipped), n=4, cutoff=0.6)
     hint = f"; did you mean {', '.join(close)}?" if close else "; `bark voices list` shows them all"
     raise VoiceError(f"no voice named {name!r} (not a file, a saved voice or a shipped preset){hint}")
+
+
+def voice_file(name: str) -> Path | None:
+    """The file ``name`` names as a voice (or the prefix of transformers' layout), made absolute so that it
+    names the same file from any folder; None for a saved voice or a preset."""
+    path = Path(name).expanduser()
+    if path.is_file() or Path(name + TRANSFORMERS_SUFFIX).is_file():
+        return Path(os.path.abspath(path))
+    return None
 
 
 def voice_info(name: str, path: Path, source: str) -> VoiceInfo:
