@@ -68,6 +68,20 @@ class BatchItemsFailed(BarkError):
     meaning = "bark batch: one or more items failed; all the others were rendered"
 
 
+class BookInputError(BarkError):
+    """`bark book`: the input cannot be read as a book (malformed, DRM-protected, empty, unknown kind)."""
+
+    exit_code = 9
+    meaning = "bark book: the input cannot be read as a book (malformed, DRM-protected or without text)"
+
+
+class MissingExtraError(BarkError):
+    """An optional extra's packages are not installed; the message names the pip command."""
+
+    exit_code = 10
+    meaning = "an optional extra is not installed (the message names the pip command)"
+
+
 class Terminated(BaseException):
     """SIGTERM (``timeout``, systemd, ``kill``): the run stops and cleans up as after Ctrl-C.
 
@@ -93,7 +107,7 @@ EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 
 _CODED = (
     BarkError, UsageError, VoiceError, WeightsNotFoundError, DeviceError, OutputError, BatchItemsFailed,
-    OutputClosedError, Terminated,
+    BookInputError, MissingExtraError, OutputClosedError, Terminated,
 )  # fmt: skip
 EXIT_CODES: list[tuple[int, str]] = sorted(
     [(EXIT_OK, "success"), (EXIT_INTERRUPTED, "interrupted (Ctrl-C); no partial output is left")]
