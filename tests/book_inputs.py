@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 
 CHAPTERS = [  # (title, paragraphs): short, so the tiny model renders each in well under a second
-    ("The Harbour", ["The boat came in at dawn.", "Nguyen waved from the pier."]),
+    ("The Harbour", ["The boat came in at dawn and Nguyen waved."]),
     ("The Storm", ["Rain fell on the old town."]),
-    ("The Return", ["They went home at last.", "The end."]),
+    ("The Return", ["They went home at last."]),
 ]
 FOOTNOTE = "This footnote is never spoken."
 

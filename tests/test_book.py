@@ -40,7 +40,16 @@ def chapter_lengths(work: Path, numbers) -> list[int]:
     return [soundfile.info(str(work / f"{n:03d}.flac")).frames for n in numbers]
 
 
-def test_epub_becomes_an_m4b_with_chapters_tags_and_cover(tiny_checkpoint, tmp_path):
+@pytest.fixture
+def shared_cache(tmp_path_factory, monkeypatch):
+    """One segment cache for the tests that render the same EPUB: the later ones decode what the first
+    generated (their checks do not depend on which ran first)."""
+    root = tmp_path_factory.getbasetemp() / "book-segment-cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(root))
+    return root
+
+
+def test_epub_becomes_an_m4b_with_chapters_tags_and_cover(tiny_checkpoint, tmp_path, shared_cache):
     import av
     from mutagen.mp4 import MP4
 
@@ -48,7 +57,8 @@ def test_epub_becomes_an_m4b_with_chapters_tags_and_cover(tiny_checkpoint, tmp_p
     out = tmp_path / "voyage.m4b"
     result = bark_book(tiny_checkpoint, epub, "-o", out, "--log-format", "json")
     assert result.exit_code == 0, result.output
-    assert summary_of(result.output)["counts"]["rendered"] == 3
+    counts = summary_of(result.output)["counts"]
+    assert counts["rendered"] + counts["cached"] == 3
 
     lengths = chapter_lengths(tmp_path / "voyage.m4b.work", (1, 2, 3))
     starts = np.cumsum([0, *lengths[:-1]]).tolist()
@@ -59,7 +69,7 @@ def test_epub_becomes_an_m4b_with_chapters_tags_and_cover(tiny_checkpoint, tmp_p
             assert abs(chapter["start"] * chapter["time_base"] - start / 24_000) <= 0.001
         stream = container.streams.audio[0]
         assert stream.codec_context.name == "aac" and stream.rate == 24_000
-        assert stream.duration * stream.time_base == sum(lengths) / 24_000
+        assert abs(stream.duration - sum(lengths)) < 1024  # the encoder's last frame is rounded (a few samples)
         assert stream.metadata.get("language") == "eng"
     tags = MP4(out)  # the Nero chapter list keeps 100 ns: the starts to the sample
     assert [round(c.start * 24_000) for c in tags.chapters] == starts
@@ -79,12 +89,12 @@ def test_the_spoken_text_leaves_out_footnotes_and_scripts(tmp_path):
 
     book = read_book(build_epub(tmp_path / "b.epub"))
     assert [c.title for c in book.chapters] == [t for t, _ in CHAPTERS]  # the nested TOC, flattened
-    assert book.chapters[0].text == "The Harbour.\n\nThe boat came in at dawn.\n\nNguyen waved from the pier."
+    assert book.chapters[0].text == "The Harbour.\n\nThe boat came in at dawn and Nguyen waved."
     assert FOOTNOTE not in book.chapters[0].text and "spoken" not in book.chapters[0].text
     assert (book.title, book.author, book.language) == ("A Tiny Voyage", "Ada Writer", "en")
 
 
-def test_split_writes_a_tagged_file_per_chapter_of_the_range(tiny_checkpoint, tmp_path):
+def test_split_writes_a_tagged_file_per_chapter_of_the_range(tiny_checkpoint, tmp_path, shared_cache):
     epub = build_epub(tmp_path / "voyage.epub")
     result = bark_book(tiny_checkpoint, epub, "--split", tmp_path / "parts", "--chapters", "2-3", "--format", "flac")
     assert result.exit_code == 0, result.output
@@ -109,7 +119,7 @@ def test_list_prints_chapters_and_loads_no_network(tmp_path):
     result = runner.invoke(app, ["book", str(epub), "--list", "--model", str(tmp_path / "no-such-checkpoint")])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert len(lines) == 3 and lines[1].split()[:3] == ["2", "5", "words"] and lines[1].endswith("The Storm")
+    assert len(lines) == 3 and lines[1].split()[:3] == ["2", "8", "words"] and lines[1].endswith("The Storm")
 
 
 def test_a_lexicon_change_generates_only_the_segments_it_changes(tiny_checkpoint, tmp_path):
@@ -131,14 +141,13 @@ def test_a_lexicon_change_generates_only_the_segments_it_changes(tiny_checkpoint
     assert summary["assembled"] == "written"
 
 
-def test_loudness_brings_the_book_within_half_an_lu_of_the_target(tiny_checkpoint, tmp_path):
+def test_loudness_brings_the_book_within_half_an_lu_of_the_target(tiny_checkpoint, tmp_path, shared_cache):
     import av
     import pyloudnorm
 
-    book = tmp_path / "two.md"
-    book.write_text("# One\n\nThe boat came in at dawn.\n\n# Two\n\nRain fell on the old town.\n", encoding="utf-8")
+    epub = build_epub(tmp_path / "voyage.epub")
     out = tmp_path / "two.m4b"
-    result = bark_book(tiny_checkpoint, book, "-o", out, "--loudness", "-23", "--log-format", "json")
+    result = bark_book(tiny_checkpoint, epub, "-o", out, "--chapters", "1-2", "--loudness", "-23", "--log-format", "json")
     assert result.exit_code == 0, result.output
     levels = [e for e in events(result.output) if e["event"] == "levels"]
     assert len(levels) == 2 and all(e["passed"] and e["true_peak"] <= -1.0 for e in levels), levels
@@ -147,7 +156,7 @@ def test_loudness_brings_the_book_within_half_an_lu_of_the_target(tiny_checkpoin
     assert abs(pyloudnorm.Meter(24_000).integrated_loudness(audio.astype(np.float64)) + 23) <= 0.5
 
 
-def test_acx_writes_44khz_mp3s_and_reports_each_chapter(tiny_checkpoint, tmp_path):
+def test_acx_writes_44khz_mp3s_and_reports_each_chapter(tiny_checkpoint, tmp_path, shared_cache):
     import av
 
     epub = build_epub(tmp_path / "voyage.epub")
@@ -164,7 +173,7 @@ def test_acx_writes_44khz_mp3s_and_reports_each_chapter(tiny_checkpoint, tmp_pat
 def test_resume_after_a_kill_renders_neither_finished_chapters_nor_cached_segments(tiny_checkpoint, tmp_path):
     """Killed (SIGKILL) while chapter 2 renders; the next run skips chapter 1 and takes chapter 2's
     segments generated before the kill from the cache."""
-    sentences = " ".join(f"Wave number {n} broke on the shore." for n in range(1, 25))
+    sentences = " ".join(f"Wave number {n} broke on the shore." for n in range(1, 7))
     book = tmp_path / "long.txt"
     book.write_text(f"Chapter 1\nThe boat came in.\n\nChapter 2\n{sentences}\n", encoding="utf-8")
     out = tmp_path / "long.m4b"
@@ -178,7 +187,7 @@ def test_resume_after_a_kill_renders_neither_finished_chapters_nor_cached_segmen
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and process.poll() is None:
             cached = sum(1 for _ in cache.rglob("*.npz")) if cache.exists() else 0
-            if record.exists() and cached >= 3 + 2:  # chapter 1's segments and two of chapter 2's
+            if record.exists() and cached >= 2 + 2:  # chapter 1's two segments and two of chapter 2's
                 break
             time.sleep(0.02)
         assert process.poll() is None, "the run ended before it could be killed"

@@ -40,7 +40,7 @@ def integrated_loudness(audio: np.ndarray, rate: int = SAMPLE_RATE) -> float:
     pyloudnorm = require("pyloudnorm")
     if len(audio) < MIN_LOUDNESS_SECONDS * rate:
         return SILENCE_DB
-    loudness = pyloudnorm.Meter(rate).integrated_loudness(audio.astype(np.float64))
+    loudness = float(pyloudnorm.Meter(rate).integrated_loudness(audio.astype(np.float64)))
     return loudness if math.isfinite(loudness) else SILENCE_DB
 
 
@@ -88,13 +88,13 @@ def to_loudness(audio: np.ndarray, target: float, ceiling: float, tolerance: flo
     """``audio`` at ``target`` LUFS, unless that would put its true peak over ``ceiling`` dBTP."""
     loudness = integrated_loudness(audio)
     if loudness <= SILENCE_DB:
-        return audio, Levelled(0.0, False, {"lufs": None, "true_peak": true_peak(audio)}, False)
+        return audio, Levelled(0.0, False, {"lufs": None, "true_peak": round(true_peak(audio), 2)}, False)
     wanted = target - loudness
     headroom = ceiling - true_peak(audio)
     applied = min(wanted, headroom)
     out = gain(audio, applied)
     measured = {"lufs": round(loudness + applied, 2), "true_peak": round(true_peak(out), 2)}
-    return out, Levelled(round(applied, 2), applied < wanted, measured, abs(measured["lufs"] - target) <= tolerance)
+    return out, Levelled(round(applied, 2), bool(applied < wanted), measured, bool(abs(measured["lufs"] - target) <= tolerance))
 
 
 def acx_check(audio: np.ndarray) -> dict:
@@ -103,9 +103,9 @@ def acx_check(audio: np.ndarray) -> dict:
     levels = {k: round(v, 2) for k, v in levels.items()}
     return {
         **levels,
-        "rms_ok": ACX_RMS_LOW <= levels["rms"] <= ACX_RMS_HIGH,
-        "peak_ok": levels["peak"] <= ACX_PEAK,
-        "noise_floor_ok": levels["noise_floor"] <= ACX_NOISE_FLOOR,
+        "rms_ok": bool(ACX_RMS_LOW <= levels["rms"] <= ACX_RMS_HIGH),
+        "peak_ok": bool(levels["peak"] <= ACX_PEAK),
+        "noise_floor_ok": bool(levels["noise_floor"] <= ACX_NOISE_FLOOR),
     }
 
 
@@ -118,4 +118,4 @@ def to_acx(audio: np.ndarray) -> tuple[np.ndarray, Levelled]:
     out = gain(audio, applied)
     report = acx_check(out)
     passed = report["rms_ok"] and report["peak_ok"] and report["noise_floor_ok"]
-    return out, Levelled(round(applied, 2), applied < wanted, report, passed)
+    return out, Levelled(round(applied, 2), bool(applied < wanted), report, passed)
