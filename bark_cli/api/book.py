@@ -137,16 +137,14 @@ def _checked(output: Path | None, split: Path | None, options: BookOptions, out:
         raise InvalidOptionError("--acx sets its own levels (RMS -20 dB); leave out --loudness")
     if options.acx and split is None:
         raise InvalidOptionError("--acx makes one MP3 per chapter, as ACX takes them: use --split DIR")
+    # --format and --float (perhaps config defaults for `bark say`) choose the --split files only: an M4B is
+    # AAC, and --acx writes MP3.
     if output is not None:
         if output.suffix.lower() not in M4B_SUFFIXES:
             raise InvalidOptionError(f"-o {output}: an audiobook is written as .m4b (or .m4a); use --split DIR for other formats")
-        if out.format is not None or out.float32:
-            raise InvalidOptionError("--format and --float choose the --split files' format; an M4B is AAC")
         check_writable(output)
         return None
     if options.acx:
-        if out.format not in (None, "mp3") or out.float32:
-            raise InvalidOptionError("--acx writes MP3 at 192 kbps; leave out --format and --float")
         return None
     try:
         split.mkdir(parents=True, exist_ok=True)
@@ -307,7 +305,8 @@ def _render(path, book, chapters, summary, work, force, generation, runtime, ren
 
     for chapter, file in zip(chapters, files):
         if reports[chapter.number].status not in ("failed", "locked"):
-            reports[chapter.number].seconds = soundfile.info(str(file)).frames / soundfile.info(str(file)).samplerate
+            info = soundfile.info(str(file))
+            reports[chapter.number].seconds = info.frames / info.samplerate
     return files
 
 

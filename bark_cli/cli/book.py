@@ -116,9 +116,7 @@ def book(
 ) -> None:
     """Turn a book into an audiobook: one M4B with chapters (-o), or a file per chapter (--split).
 
-    Re-runs resume: finished chapters are kept, and every segment already generated comes from the
-    cache, so a lexicon change generates only the segments whose text it changed. The exit code is 7
-    if a chapter failed (nothing is assembled then), 9 if the book cannot be read.
+    Re-runs resume: finished chapters are kept, and every segment already generated comes from the cache, so a lexicon change generates only the segments whose text it changed. The exit code is 7 if a chapter failed (nothing is assembled then), 9 if the book cannot be read.
     """
     with reporting_errors(verbose, quiet):
         from .. import api
@@ -129,11 +127,13 @@ def book(
             raise InvalidOptionError(f"--log-format must be text or json, got {log_format!r}")
         book_options = build(BookOptions, options)
         if list_chapters:
+            from dataclasses import replace
+
             from ..api.book import read
             from ..book.chapters import select
 
             content = read(path, book_options)
-            print_chapters(type(content)(**{**vars(content), "chapters": select(content.chapters, book_options.chapters)}), as_json)
+            print_chapters(replace(content, chapters=select(content.chapters, book_options.chapters)), as_json)
             return
         runtime, generation = build(RuntimeOptions, options), build(GenerationOptions, options)
         render, out = build(RenderOptions, options), build(OutputOptions, options)
