@@ -172,17 +172,16 @@ def book(
     gets an event per chapter ("chapter"), per levelled chapter ("levels") and for the output ("book")."""
     from filelock import FileLock, Timeout
 
-    from ..book.chapters import select
     from ..batch.outputs import state_directory
-    from ..files import stale_temporaries
+    from ..parsed.chapters import select
 
     fmt = _checked(output, split, options, out)
     _check_extras(path, output, options)
-    book = read(path, options)
-    chapters = select(book.chapters, options.chapters)
-    summary = BookSummary(book.title, [ChapterReport(c.number, c.title, c.words) for c in chapters], book.skipped)
+    parsed = read(path, options)
+    chapters = select(parsed.chapters, options.chapters)
+    summary = BookSummary(parsed.title, [ChapterReport(c.number, c.title, c.words) for c in chapters], parsed.skipped)
     summary.output = str(output if output is not None else split)
-    for title in book.skipped:
+    for title in parsed.skipped:
         log({"event": "empty", "title": title})
     work = _work_dir(output, split, work_dir)
     state = work / ".bark"
@@ -196,21 +195,21 @@ def book(
         log({"event": "book", "status": "locked", "output": summary.output})
         return summary
     try:
-        voice = generation.voice or default_voice(book.language)
+        voice = generation.voice or default_voice(parsed.language)
         generation = dataclasses.replace(generation, voice=voice)
-        files = _render(path, book, chapters, summary, work, force, generation, runtime, render, log, progress)
+        files = _render(path, chapters, summary, work, force, generation, runtime, render, log, progress)
         if summary.failed:
             log({"event": "book", "status": "not assembled", "output": summary.output})
             return summary
         from ..book.m4b import BookTags
 
         tags = BookTags(
-            book.title, book.author, voice, book.language, f"Narrated by bark-cli ({runtime.model}), voice {voice}", book.cover
+            parsed.title, parsed.author, voice, parsed.language, f"Narrated by bark-cli ({runtime.model}), voice {voice}", parsed.cover
         )
         key = content_key({
             "chapters": [(c.number, c.title, _stamp(f)) for c, f in zip(chapters, files)], "options": key_values(options),
             "tags": dataclasses.asdict(dataclasses.replace(tags, cover=None)),
-            "cover": content_key({"cover": book.cover.data.hex()}) if book.cover else None,
+            "cover": content_key({"cover": parsed.cover.data.hex()}) if parsed.cover else None,
             "format": dataclasses.asdict(fmt) if fmt is not None else None, "output": summary.output,
         })  # fmt: skip
         record = state / ASSEMBLED_RECORD
@@ -222,11 +221,7 @@ def book(
             summary.assembled = "up to date"
             log({"event": "book", "status": "up to date", "output": summary.output})
             return summary
-        targets = [output] if output is not None else []
-        for target in targets:
-            for stale in stale_temporaries(target):  # left by a killed run; we hold the lock
-                stale.unlink(missing_ok=True)
-        written = _assemble(chapters, files, summary, output, split, fmt, tags, options, len(book.chapters), log)
+        written = _assemble(chapters, files, summary, output, split, fmt, tags, options, len(parsed.chapters), log)
         from ..files import atomic_open
 
         with atomic_open(record, "w", encoding="utf-8") as stream:
@@ -257,7 +252,7 @@ def _assembled(record: Path, key: str, directory: Path) -> list[str] | None:
     return files if all((directory / f).is_file() for f in files) else None
 
 
-def _render(path, book, chapters, summary, work, force, generation, runtime, render, log, progress) -> list[Path]:
+def _render(path, chapters, summary, work, force, generation, runtime, render, log, progress) -> list[Path]:
     """Render the chapters into ``work`` with the batch machinery; their files, in order."""
     from ..audio.formats import audio_format
     from ..batch.inputs import Item
@@ -332,6 +327,14 @@ def _levelled(chapters, files, summary, options: BookOptions, log) -> Iterator[t
         yield chapter, audio
 
 
+def _clear_stale(path: Path) -> None:
+    """Remove the temporary files a killed run left beside ``path`` (safe: we hold the book's lock)."""
+    from ..files import stale_temporaries
+
+    for stale in stale_temporaries(path):
+        stale.unlink(missing_ok=True)
+
+
 def _assemble(chapters, files, summary, output, split, fmt, tags, options: BookOptions, total: int, log) -> list[str]:
     """Write the M4B, or the --split files (with --acx: ACX's MP3s); the names of the files written."""
     from ..book.export import chapter_file_name, chapter_tags, write_acx_mp3, write_chapter
@@ -339,6 +342,7 @@ def _assemble(chapters, files, summary, output, split, fmt, tags, options: BookO
 
     stream = _levelled(chapters, files, summary, options, log)
     if output is not None:
+        _clear_stale(output)
         write_m4b(output, ((chapter.title, audio) for chapter, audio in stream), tags)
         return [output.name]
     reports, names = {c.number: c for c in summary.chapters}, []
@@ -347,6 +351,7 @@ def _assemble(chapters, files, summary, output, split, fmt, tags, options: BookO
         reports[chapter.number].output = name
         names.append(name)
         file_tags = chapter_tags(tags, chapter.title, chapter.number, total)
+        _clear_stale(split / name)
         if options.acx:
             write_acx_mp3(split / name, audio, file_tags)
         else:
