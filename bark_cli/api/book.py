@@ -173,7 +173,7 @@ def book(
     from filelock import FileLock, Timeout
 
     from ..batch.outputs import state_directory
-    from ..parsed.chapters import select
+    from ..book.chapters import select
 
     fmt = _checked(output, split, options, out)
     _check_extras(path, output, options)
