@@ -106,6 +106,19 @@ def test_split_writes_a_tagged_file_per_chapter_of_the_range(tiny_checkpoint, tm
     assert not (tmp_path / "parts" / ".work" / "001.flac").exists()  # chapter 1 was not rendered
 
 
+def test_a_failed_chapter_fails_the_run_and_nothing_is_assembled(tiny_checkpoint, tmp_path, shared_cache):
+    epub = build_epub(tmp_path / "voyage.epub")
+    lexicon = tmp_path / "silence.toml"  # chapter 2's every word spoken as nothing: no text to render
+    lexicon.write_text(r"'/The Storm\.|Rain fell on the old town\./' = ''" + "\n", encoding="utf-8")
+    out = tmp_path / "v.m4b"
+    result = bark_book(tiny_checkpoint, epub, "-o", out, "--lexicon", lexicon, "--log-format", "json")
+    assert result.exit_code == 7, result.output
+    chapters = {e["chapter"]: e["status"] for e in events(result.output) if e["event"] == "chapter"}
+    assert chapters[2] == "failed" and chapters[1] in ("rendered", "cached") and chapters[3] in ("rendered", "cached")
+    assert not out.exists() and "not assembled" in result.output
+    assert bark_book(tiny_checkpoint, epub, "-o", out, "--voice", "no-such-voice").exit_code == 3
+
+
 def test_chapter_ranges_beyond_the_book_are_refused(tiny_checkpoint, tmp_path):
     epub = build_epub(tmp_path / "voyage.epub")
     result = bark_book(tiny_checkpoint, epub, "-o", tmp_path / "b.m4b", "--chapters", "2-5")

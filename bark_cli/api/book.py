@@ -195,7 +195,10 @@ def book(
         log({"event": "book", "status": "locked", "output": summary.output})
         return summary
     try:
+        from ..voices.library import resolve_voice
+
         voice = generation.voice or default_voice(parsed.language)
+        resolve_voice(voice)  # a bad --voice is one error (exit 3) before any work, not a failure per chapter
         generation = dataclasses.replace(generation, voice=voice)
         files = _render(path, chapters, summary, work, force, generation, runtime, render, log, progress)
         if summary.failed:
