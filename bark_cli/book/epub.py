@@ -2,7 +2,8 @@
 
 Each spine document that the table of contents points to (at any depth; fragments ignored) starts a
 chapter with that entry's title; a document it does not point to continues the chapter before it. A book
-without navigation gets a chapter per spine document, titled by its first heading. DRM-protected,
+without navigation gets a chapter per spine document, titled by its first heading. Spine documents marked
+linear="no" (notes, answers) are not read. DRM-protected,
 malformed and empty books are refused with one line naming the file.
 """
 
@@ -120,7 +121,9 @@ def read_epub(path: Path) -> Book:
     for document, title in _toc_entries(book.toc):
         titles.setdefault(document, title)
     parts: list[list] = []  # [title, heading, paragraphs]
-    for idref, *_ in book.spine:
+    for idref, linear in book.spine:
+        if str(linear).lower() == "no":  # outside the reading order: notes, pop-ups (the spec's "auxiliary")
+            continue
         item = book.get_item_with_id(idref)
         if item is None or item.get_type() != ebooklib.ITEM_DOCUMENT:
             continue
