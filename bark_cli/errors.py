@@ -83,6 +83,20 @@ class QualityFlagged(BarkError):
     )
 
 
+class BookInputError(BarkError):
+    """`bark book`: the input cannot be read as a book (malformed, DRM-protected, empty, unknown kind)."""
+
+    exit_code = 9
+    meaning = "bark book: the input cannot be read as a book (malformed, DRM-protected or without text)"
+
+
+class MissingExtraError(BarkError):
+    """An optional extra's packages are not installed; the message names the pip command."""
+
+    exit_code = 10
+    meaning = "an optional extra is not installed (the message names the pip command)"
+
+
 class PlaybackError(BarkError):
     """Audio cannot be played here: no output device, no PortAudio library, or no sounddevice."""
 
@@ -115,7 +129,7 @@ EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 
 _CODED = (
     BarkError, UsageError, VoiceError, WeightsNotFoundError, DeviceError, OutputError, BatchItemsFailed,
-    QualityFlagged, PlaybackError, OutputClosedError, Terminated,
+    QualityFlagged, BookInputError, MissingExtraError, PlaybackError, OutputClosedError, Terminated,
 )  # fmt: skip
 EXIT_CODES: list[tuple[int, str]] = sorted(
     [(EXIT_OK, "success"), (EXIT_INTERRUPTED, "interrupted (Ctrl-C); no partial output is left")]

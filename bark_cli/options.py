@@ -43,6 +43,12 @@ LONG = "Long text"
 QUALITY = "Quality gate"
 OUTPUT = "Output"
 MAX_RETAKES = 10
+BOOK = "Book"
+
+CHAPTERS_PATTERN = r"\s*\d+(\s*-\s*\d+)?(\s*,\s*\d+(\s*-\s*\d+)?)*\s*"
+MIN_LUFS, MAX_LUFS = -40.0, -5.0  # integrated loudness targets worth asking for (audiobooks: -23 to -16)
+DEFAULT_TRUE_PEAK = -1.0  # dBTP: the usual streaming ceiling (EBU R128 allows -1)
+MIN_TRUE_PEAK = -12.0
 
 
 @dataclass(frozen=True)
@@ -206,6 +212,38 @@ class OutputOptions:
 
 
 GROUPS = (RuntimeOptions, GenerationOptions, RenderOptions, QualityOptions, OutputOptions)
+
+
+@dataclass(frozen=True)
+class BookOptions:
+    """`bark book` only: which chapters, the lexicon, loudness and the book's tags (not in GROUPS: no other
+    command takes them). ``key``: they change the assembled book (its record in the work directory)."""
+
+    chapters: str | None = option(
+        None, "Chapters to render, as listed by --list: 3-5,8.", panel=BOOK, pattern=CHAPTERS_PATTERN,
+        expected="chapter numbers and ranges such as 3-5,8", config=False, key=True,
+    )  # fmt: skip
+    lexicon: str | None = option(
+        None, "TOML pronunciation lexicon applied before segmentation (\"Nguyen\" = \"Win\").", panel=BOOK,
+        config=False,
+    )  # fmt: skip  # reaches the outputs through the chapters' text, which every key holds
+    loudness: float | None = option(
+        None, "Normalise every chapter to this integrated loudness (LUFS, ITU-R BS.1770), e.g. -18.",
+        panel=BOOK, low=MIN_LUFS, high=MAX_LUFS, config=False, key=True,
+    )  # fmt: skip
+    true_peak: float = option(
+        DEFAULT_TRUE_PEAK, "True-peak ceiling (dBTP) that --loudness never exceeds.", panel=BOOK,
+        low=MIN_TRUE_PEAK, high=0.0, config=False, key=True,
+    )  # fmt: skip
+    acx: bool = option(
+        False, "ACX limits: RMS -23 to -18 dB, peak <= -3 dB, noise floor <= -60 dB; 44.1 kHz MP3 192 kbps CBR "
+        "per chapter (needs --split).", panel=BOOK, config=False, key=True,
+    )  # fmt: skip
+    title: str | None = option(None, "Book title (default: the book's own, or the file name).", panel=BOOK, config=False, key=True)
+    author: str | None = option(None, "Author (default: the book's own).", panel=BOOK, config=False, key=True)
+
+    def __post_init__(self) -> None:
+        validate(self)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,12 @@ def tiny_checkpoint(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def endless_checkpoint(tmp_path_factory):
+    """The tiny checkpoint, but its end-of-speech logit can never win: every take runs to the token cap."""
+    return build_tiny_bark(tmp_path_factory.mktemp("tiny-endless"), endless=True)
+
+
+@pytest.fixture(scope="session")
 def synthesizer(tiny_checkpoint):
     from bark_cli.options import RuntimeOptions
     from bark_cli.pipeline import Synthesizer

@@ -15,7 +15,6 @@ from bark_cli.quality import checks
 from bark_cli.quality.checks import check
 from bark_cli.quality.takes import SEED_MODULUS, take_seed
 from bark_cli.text.normalize import estimate_seconds
-from tiny_bark import build_tiny_bark
 
 runner = CliRunner()
 RNG = np.random.default_rng(0)
@@ -108,12 +107,6 @@ def test_take_seeds_start_at_the_segment_seed_and_differ():
 
 
 # --- end to end on the tiny checkpoint ------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def endless_checkpoint(tmp_path_factory):
-    """The tiny checkpoint, but its end-of-speech logit can never win: every take runs away."""
-    return build_tiny_bark(tmp_path_factory.mktemp("tiny-endless"), endless=True)
-
-
 def say(checkpoint, tmp_path, *extra, name="out"):
     out, manifest = tmp_path / f"{name}.wav", tmp_path / f"{name}.json"
     args = ["say", "the man said hello.", "-o", str(out), "--manifest", str(manifest), "--model", str(checkpoint),
@@ -232,3 +225,22 @@ def test_check_rejects_a_file_that_is_not_audio(tmp_path):
     path.write_text("hello")
     result = runner.invoke(app, ["check", str(path)])
     assert result.exit_code == 2 and result.stderr.startswith(f"bark: error: cannot read audio {path}")
+
+
+def test_book_reports_the_gate_per_chapter_and_strict_exits_8(endless_checkpoint, tmp_path):
+    book = tmp_path / "notes.md"
+    book.write_text("# One\n\nThe man said hello.\n\n# Two\n\nThe boy said hi.\n", encoding="utf-8")
+    args = ["book", str(book), "-o", str(tmp_path / "notes.m4b"), "--model", str(endless_checkpoint),
+            "--max-seconds", "3", "--retakes", "1", "--strict", "--log-format", "json"]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 8, result.output
+    assert "--strict: chapter(s) 1, 2 have segments that still fail" in result.output
+    events = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    chapters = [e for e in events if e["event"] == "chapter"]
+    # Every segment (the spoken title, the sentence) runs away on both takes.
+    assert [c["gate"] for c in chapters] == [
+        {"retaken": c["segments"], "flagged_segments": list(range(c["segments"]))} for c in chapters
+    ]
+    summary = next(e for e in events if e["event"] == "summary")
+    assert summary["segments_retaken"] == summary["segments_flagged"] == sum(c["segments"] for c in chapters)
+    assert (tmp_path / "notes.m4b").is_file()  # still assembled

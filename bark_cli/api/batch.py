@@ -102,12 +102,15 @@ class BatchRunner:
         progress: Progress = NullProgress(),
         cache: SegmentCache | None = None,
         inputs: tuple[Path, ...] = (),
+        window: int | None = None,
     ):
-        """``inputs``: the input files, which no output may overwrite. Raises OutputError, before any work,
-        when the state directory or the manifest cannot be written."""
+        """``inputs``: the input files, which no output may overwrite; ``window``: items rendered together
+        (default --batch-size; `bark book` renders one chapter at a time, so one chapter's audio is held).
+        Raises OutputError, before any work, when the state directory or the manifest cannot be written."""
         self.out_dir, self.fmt, self.generation, self.render, self.out = out_dir, fmt, generation, render, out
         self.quality = quality
         self.force, self.subtitles, self.log, self.progress = force, subtitles, log, progress
+        self.window = window or render.batch_size
         self.model = runtime.model
         cache = None if render.no_cache else cache or SegmentCache()
         self.pipeline = Pipeline(runtime, cache, progress, reuse=not force, retakes=quality.retakes)
@@ -250,7 +253,7 @@ class BatchRunner:
                     self.files[item.number] = self.plan.claim(item, self.subtitles)
                 except ValueError as exc:
                     item.error = str(exc)
-        window = self.render.batch_size
+        window = self.window
         self.progress.start("items", len(items), "items")
         for start in range(0, len(items), window):
             chunk = items[start : start + window]

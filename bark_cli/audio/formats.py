@@ -39,6 +39,8 @@ class Tags:
     title: str
     artist: str
     comment: str
+    album: str | None = None  # bark book --split: the book's title ...
+    tracknumber: str | None = None  # ... and the chapter's number ("3/12")
 
 
 def audio_format(path: Path, name: str | None = None, float32: bool = False) -> AudioFormat:
@@ -95,6 +97,9 @@ def encode(audio: np.ndarray, fmt: AudioFormat, tags: Tags | None) -> bytes:
             soundfile._snd.sf_command(sound._file, SFC_SET_ADD_PEAK_CHUNK, soundfile._ffi.NULL, 0)
         if tags is not None:
             sound.title, sound.artist, sound.comment = tags.title, tags.artist, tags.comment
+            for name in ("album", "tracknumber"):
+                if getattr(tags, name) is not None:
+                    setattr(sound, name, getattr(tags, name))
         sound.write(np.clip(audio, -1.0, 1.0))
     return buffer.getvalue()
 
