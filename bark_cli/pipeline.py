@@ -25,23 +25,23 @@ import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .batch.cache import SegmentCache, content_key, voice_digest
 from .options import GenerationOptions, RuntimeOptions
 from .progress import NullProgress, Progress
-from .runtime.decode import DECODE_MODES, attention_kernels, default_mode
-from .runtime.loading import Networks, load_networks, load_tokenizer
 from .schema import key_values
-from .stages.codec import decode
-from .stages.coarse import generate_coarse
-from .stages.fine import generate_fine
-from .stages.sampling import make_generators
-from .stages.semantic import generate_semantic
 from .text.normalize import count_tokens, text_token_ids
 from .text.segmenter import TextSegment, split_text
 from .voices.voice import FIRST_SEGMENT_VOICE, Voice
+
+if TYPE_CHECKING:
+    from .runtime.loading import Networks
+
+# torch and the stages are imported where the networks are used, not here: a `bark say` that a running
+# `bark serve` renders (serve/client.py) builds its Recording with this module and never loads torch.
 
 SEED_MODULUS = 2**63  # segment seeds wrap around within torch's seed range
 
@@ -79,6 +79,8 @@ class Synthesizer:
     and coarse decode steps run (runtime/decode.py; default: the best path for the device)."""
 
     def __init__(self, networks: Networks, decoding: str | None = None):
+        from .runtime.decode import DECODE_MODES, default_mode
+
         self.networks = networks
         self.decoding = decoding or default_mode(networks.device)
         if self.decoding not in DECODE_MODES or (self.decoding == "graph" and networks.device.type != "cuda"):
@@ -86,6 +88,8 @@ class Synthesizer:
 
     @classmethod
     def load(cls, options: RuntimeOptions) -> Synthesizer:
+        from .runtime.loading import load_networks
+
         return cls(load_networks(options))
 
     def token_ids(self, text: str) -> np.ndarray:
@@ -95,6 +99,12 @@ class Synthesizer:
         self, segments: list[Segment], options: GenerationOptions, progress: Progress = NullProgress()
     ) -> list[SegmentResult]:
         """Run all ``segments`` through every stage as one batch; results in the same order."""
+        from .runtime.decode import attention_kernels
+        from .stages.coarse import generate_coarse
+        from .stages.fine import generate_fine
+        from .stages.sampling import make_generators
+        from .stages.semantic import generate_semantic
+
         nets = self.networks
         ids = [self.token_ids(s.text) for s in segments]
         voices = [s.voice for s in segments]
@@ -125,6 +135,8 @@ class Synthesizer:
         return torch.cuda.max_memory_allocated(device) / 2**20
 
     def decode(self, fine: np.ndarray) -> np.ndarray:
+        from .stages.codec import decode
+
         with self.networks.on_device(self.networks.codec):
             return decode(self.networks.codec, fine)
 
@@ -194,6 +206,8 @@ class Pipeline:
         if self._synthesizer is not None:
             return self._synthesizer.networks.tokenizer
         if self._tokenizer is None:
+            from .runtime.loading import load_tokenizer
+
             self._tokenizer = load_tokenizer(self.runtime.model)
         return self._tokenizer
 

@@ -14,6 +14,9 @@ from tiny_bark import build_tiny_bark
 # the real cache or try the network. (Tests that need their own cache run `bark` in a subprocess.)
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="bark-tests-hf-")
+# A user's running `bark serve` lives in their runtime directory: point it elsewhere for the whole run, so
+# no test (nor a `bark` subprocess) ever renders on it. Tests that start a server give it their own.
+os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="bark-tests-run-")
 
 
 @pytest.fixture(scope="session")
@@ -58,3 +61,4 @@ def _isolated_user_dirs(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))  # no server found: in-process work stays so

@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from .. import __version__
-from . import batch, cache, config, models, say, split, voices
+from . import batch, cache, config, models, say, serve, split, voices
 
 app = typer.Typer(
     name="bark",
@@ -24,7 +24,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 # Commands whose options take their defaults from the config file and BARK_* variables.
-CONFIGURABLE = ("say", "split", "batch")
+CONFIGURABLE = ("say", "split", "batch", "serve")
 
 
 def _version(value: bool) -> None:
@@ -55,6 +55,7 @@ def _root(
 app.command("say")(say.say)
 app.command("split")(split.split)
 app.command("batch")(batch.batch)
+app.command("serve")(serve.serve)
 app.add_typer(voices.app, name="voices")
 app.add_typer(config.app, name="config")
 app.add_typer(models.app, name="models")

@@ -1,0 +1,301 @@
+"""`bark serve`: the networks loaded once, rendering `bark say` requests for this user, one at a time.
+
+The server loads the checkpoint, then listens (address.py) and takes one connection at a time: the others
+wait in the listen queue, so no two requests share a batch and no client's audio can reach another.
+Within a connection, requests are answered in order (protocol.py). A request that fails (bad options, a
+bad voice, a malformed message, an internal error) gets an error reply with the exit code `bark say` would
+have given, and the server goes on; a client that leaves mid-request ends only its own request.
+
+Only the networks are shared between requests: each request gets a fresh `Pipeline` and `Recording`,
+as an in-process `bark say` does, so the server's audio is the same bytes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hmac
+import logging
+import os
+import secrets
+import socket
+import struct
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from ..errors import BarkError, DeviceError, InvalidOptionError, ServerError
+from ..options import MAX_SEED, GenerationOptions, RenderOptions, RuntimeOptions
+from ..pipeline import Pipeline, Recording, Synthesizer
+from ..schema import build
+from .address import LOCALHOST, LOCK_NAME, Address, runtime_dir, socket_path, write_tcp
+from .protocol import VERSION, Disconnected, ProtocolError, receive, runtime_fields, send
+
+log = logging.getLogger("bark_cli")
+
+DEFAULT_IDLE_TIMEOUT = 900.0  # seconds without a request before the server stops (0: never)
+REQUEST_TIMEOUT = 60.0  # seconds a connected client may take to send its next message: a silent one cannot hold the server
+BACKLOG = 64  # connections waiting their turn
+
+
+class BadRequest(ProtocolError):
+    """A well-formed message whose fields are missing or of the wrong type."""
+
+
+class ClientGone(Exception):
+    """Sending to the client failed: it left. Its request ends; the server goes on."""
+
+
+def serve(
+    runtime: RuntimeOptions,
+    port: int | None = None,
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+    ready: Callable[[Address], None] = lambda address: None,
+) -> None:
+    """Load the networks, listen on the user's Unix socket (or 127.0.0.1:``port``, 0 for any free port,
+    with a token), call ``ready`` with the address, and render requests until ``idle_timeout`` seconds
+    pass without one (0: until stopped). ServerError when another server runs or nothing can be bound."""
+    directory = runtime_dir(create=True)
+    with _only_server(directory):
+        started = time.perf_counter()
+        synthesizer = Synthesizer.load(runtime)
+        log.info("networks loaded in %.2f s", time.perf_counter() - started)
+        token = secrets.token_urlsafe(32) if port is not None else None
+        with _listening(directory, port, token) as (listener, address):
+            ready(address)
+            Server(synthesizer, runtime, token).run(listener, idle_timeout)
+
+
+@contextlib.contextmanager
+def _only_server(directory: Path) -> Iterator[None]:
+    """Hold the user's server lock (released by the kernel however the process ends)."""
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(directory / LOCK_NAME, timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise ServerError(f"a bark serve is already running for this user (its files are in {directory})") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+@contextlib.contextmanager
+def _listening(directory: Path, port: int | None, token: str | None) -> Iterator[tuple[socket.socket, Address]]:
+    """A listening socket and its address; its files are removed when the block ends. We hold the lock,
+    so a socket or tcp.json already there is a dead server's."""
+    owned: list[Path] = []
+    try:
+        if port is None:
+            path = socket_path(directory)
+            path.unlink(missing_ok=True)
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            previous = os.umask(0o177)  # the socket is born 0600: no moment where another user could connect
+            try:
+                listener.bind(str(path))
+            finally:
+                os.umask(previous)
+            owned.append(path)
+            address = Address(path=path)
+        else:
+            listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind((LOCALHOST, port))
+            address = Address(port=listener.getsockname()[1], token=token)
+            owned.append(write_tcp(directory, address.port, token))
+        listener.listen(BACKLOG)
+    except OSError as exc:
+        for path in owned:
+            path.unlink(missing_ok=True)
+        where = f"{LOCALHOST}:{port}" if port is not None else str(socket_path(directory))
+        raise ServerError(f"cannot listen on {where}: {exc.strerror or exc}") from None
+    try:
+        with listener:
+            yield listener, address
+    finally:
+        for path in owned:
+            path.unlink(missing_ok=True)
+
+
+def _peer_uid(conn: socket.socket) -> int | None:
+    """The connecting process's user on a Unix socket (Linux), else None (unknown)."""
+    if conn.family != socket.AF_UNIX or not hasattr(socket, "SO_PEERCRED"):
+        return None
+    _, uid, _ = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
+    return uid
+
+
+def _get(header: dict, name: str, kind: type | tuple[type, ...], optional: bool = False) -> Any:
+    value = header.get(name)
+    if value is None and optional:
+        return None
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind in (int, float, (int, float))):
+        raise BadRequest(f"'{name}' is missing or not a {getattr(kind, '__name__', kind)}")
+    return value
+
+
+class _ForwardedProgress:
+    """The stages' progress, sent to the client as it happens (it shows it as an in-process run would)."""
+
+    def __init__(self, send: Callable[[dict], None]):
+        self._send = send
+
+    def start(self, stage: str, total: int | None, unit: str) -> None:
+        self._send({"progress": "start", "stage": stage, "total": total, "unit": unit})
+
+    def advance(self, stage: str, amount: int = 1) -> None:
+        self._send({"progress": "advance", "stage": stage, "amount": int(amount)})
+
+    def finish(self, stage: str) -> None:
+        self._send({"progress": "finish", "stage": stage})
+
+
+class Server:
+    """Answers connections with one loaded `Synthesizer`; ``token``: what a TCP client must present."""
+
+    def __init__(self, synthesizer: Synthesizer, runtime: RuntimeOptions, token: str | None = None):
+        self.synthesizer, self.runtime, self.token = synthesizer, runtime, token
+        self.fields = runtime_fields(runtime)
+
+    def run(self, listener: socket.socket, idle_timeout: float) -> None:
+        listener.settimeout(idle_timeout or None)
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                log.info("no request for %g s: stopping", idle_timeout)
+                return
+            with conn:
+                self.handle(conn)
+
+    def handle(self, conn: socket.socket) -> None:
+        """One connection: hello, then requests until the client closes it. Never raises for the client's
+        doing; KeyboardInterrupt and Terminated (stopping the server) go through."""
+        uid = _peer_uid(conn)
+        if uid is not None and uid != os.getuid():  # the socket's mode already keeps them out
+            log.warning("refused a connection from user %d", uid)
+            return
+        try:
+            conn.settimeout(REQUEST_TIMEOUT)
+            if not self._hello(conn, *receive(conn)):
+                return
+            while True:
+                conn.settimeout(REQUEST_TIMEOUT)
+                try:
+                    header, arrays = receive(conn)
+                except Disconnected as exc:
+                    if str(exc) != "connection closed":
+                        log.info("client left mid-message")
+                    return
+                conn.settimeout(None)  # replies may block on a slow reader (a pipe into a player): let them
+                self._request(conn, header, arrays)
+        except ClientGone:
+            log.info("client left mid-request")
+        except ProtocolError as exc:
+            log.info("bad request: %s", exc)
+            with contextlib.suppress(OSError, ValueError):
+                send(conn, {"error": f"bad request: {exc}", "exit_code": InvalidOptionError.exit_code})
+        except OSError as exc:  # the client vanished or stayed silent past REQUEST_TIMEOUT
+            log.info("connection ended: %s", exc)
+        except Exception as exc:  # a bug in answering one client must not stop the server for the others
+            log.error("connection failed: %s: %s", type(exc).__name__, exc)
+
+    def _send(self, conn: socket.socket, header: dict, arrays=()) -> None:
+        try:
+            send(conn, header, arrays)
+        except OSError as exc:
+            raise ClientGone(str(exc)) from exc
+
+    def _hello(self, conn: socket.socket, header: dict, arrays) -> bool:
+        if header.get("op") != "hello":
+            raise BadRequest("the first message must be a hello")
+        if self.token is not None and not hmac.compare_digest(str(header.get("token")).encode(), self.token.encode()):
+            log.warning("refused a connection with a wrong token")
+            self._send(conn, {"error": "wrong token", "exit_code": ServerError.exit_code})
+            return False
+        reason = self._mismatch(header)
+        self._send(conn, {"ok": reason is None, "reason": reason, "pid": os.getpid()})
+        return reason is None
+
+    def _mismatch(self, header: dict) -> str | None:
+        """Why this server cannot render for the client's runtime options (None: it can)."""
+        if header.get("version") != VERSION:
+            return f"the server speaks protocol {VERSION}, the client {header.get('version')!r}"
+        theirs = header.get("runtime")
+        if not isinstance(theirs, dict):
+            return "no runtime options"
+        for name, ours in self.fields.items():
+            if name != "device" and theirs.get(name) != ours:
+                return f"the server runs {name} {ours!r}, the client asks for {theirs.get(name)!r}"
+        from ..runtime.device import resolve_device
+
+        try:
+            device = resolve_device(_get(theirs, "device", str))
+        except (DeviceError, BadRequest, RuntimeError) as exc:
+            return f"device: {exc}"
+        ours = self.synthesizer.networks.device
+        if (device.type, device.index or 0) != (ours.type, ours.index or 0):
+            return f"the server runs on {ours}, the client asks for {device}"
+        return None
+
+    def _request(self, conn: socket.socket, header: dict, arrays) -> None:
+        op = header.get("op")
+        started = time.perf_counter()
+        try:
+            if op == "plan":
+                self._plan(conn, header)
+            elif op == "render":
+                self._render(conn, header, arrays)
+            else:
+                raise BadRequest(f"unknown op {op!r}")
+        except (ClientGone, ProtocolError):
+            raise
+        except BarkError as exc:
+            log.info("%s request failed: %s", op, exc)
+            self._send(conn, {"error": str(exc), "exit_code": exc.exit_code})
+        except Exception as exc:  # a bug or a resource (memory): this request fails, the server goes on
+            log.error("%s request failed: %s: %s", op, type(exc).__name__, exc, exc_info=log.isEnabledFor(logging.DEBUG))
+            self._send(conn, {"error": f"the server failed: {type(exc).__name__}: {exc}", "exit_code": ServerError.exit_code})
+        else:
+            log.info("%s request answered in %.2f s", op, time.perf_counter() - started)
+
+    def _plan(self, conn: socket.socket, header: dict) -> None:
+        from ..api.say import check_text
+
+        text = _get(header, "text", str)
+        render = RenderOptions(segment_seconds=_get(header, "segment_seconds", (int, float)))
+        language = _get(header, "language", str, optional=True)
+        check_text(text)
+        segments = Pipeline(self.runtime, synthesizer=self.synthesizer).plan(text, render.segment_seconds, language)
+        self._send(conn, {"segments": [dataclasses.asdict(s) for s in segments]})
+
+    def _render(self, conn: socket.socket, header: dict, arrays) -> None:
+        from ..batch.cache import SegmentCache
+        from ..progress import NullProgress
+        from ..voices.voice import VOICE_KEYS, validate_voice
+
+        texts = _get(header, "texts", list)
+        if not texts or not all(isinstance(t, str) and t.strip() for t in texts):
+            raise BadRequest("'texts' must be a non-empty list of non-empty texts")
+        seed = _get(header, "seed", int)
+        if not 0 <= seed <= MAX_SEED:
+            raise InvalidOptionError(f"--seed must be a whole number from 0 to {MAX_SEED}, got {seed}")
+        generation = build(GenerationOptions, _get(header, "generation", dict))
+        render = RenderOptions(batch_size=_get(header, "batch_size", int))
+        in_order, no_cache = _get(header, "in_order", bool), _get(header, "no_cache", bool)
+        voice_name = _get(header, "voice", str, optional=True)
+        if (voice_name is None) != (len(arrays) == 0) or len(arrays) not in (0, len(VOICE_KEYS)):
+            raise BadRequest(f"a voice is a name and {len(VOICE_KEYS)} arrays ({', '.join(VOICE_KEYS)})")
+        voice = validate_voice(voice_name, dict(zip(VOICE_KEYS, arrays))) if voice_name is not None else None
+
+        progress = _ForwardedProgress(lambda h: self._send(conn, h)) if header.get("progress") is True else NullProgress()
+        cache = None if no_cache else SegmentCache()
+        pipeline = Pipeline(self.runtime, cache, progress, synthesizer=self.synthesizer)
+        recording = Recording(texts, voice, generation, seed)
+        for _, i, result in pipeline.render([recording], render.batch_size, in_order=in_order):
+            self._send(conn, {"segment": i, "cached": result.cached}, [result.audio, result.semantic, result.fine])
+        stats = pipeline.stats
+        self._send(conn, {"done": True, "generated": stats.generated, "cached": stats.cached, "compute_seconds": stats.compute_seconds})
