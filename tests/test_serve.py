@@ -26,7 +26,7 @@ from bark_cli.serve.protocol import MAX_HEADER, VERSION, Disconnected, ProtocolE
 
 ONE = "hello my name is suno"
 TWO = "I like pizza and the water."
-MANY = " ".join(f"Sentence number {n} is here." for n in range(24))  # many 1 s segments: a long request
+MANY = " ".join(f"Sentence number {n} is here." for n in range(40))  # many 1 s segments: a long request
 
 
 # --- the real thing: `bark serve` and `bark say` as subprocesses --------------------------------------------
