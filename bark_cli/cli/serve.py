@@ -30,8 +30,11 @@ def serve(
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
-    """Load the model once and render `bark say` calls from this user until idle: a Unix socket in the user
-    runtime directory (mode 0600), or --port. Prints its address on stdout when ready."""
+    """Keep the model loaded and render this user's `bark say` calls with it, until idle.
+
+    A Unix socket in the user runtime directory (0600 in a 0700 directory), or --port with a token.
+    Prints the socket's path (or 127.0.0.1:PORT) on stdout once the model is loaded.
+    """
     with reporting_errors(verbose, quiet):
         from ..schema import build
         from ..serve.server import serve as run
