@@ -43,14 +43,15 @@ def served(tiny_checkpoint, tmp_path_factory):
     run.chmod(0o700)  # else platformdirs passes it over for a shared one
     env = {**os.environ, "BARK_MODEL": str(tiny_checkpoint), "XDG_RUNTIME_DIR": str(run),
            "XDG_CACHE_HOME": str(tmp_path_factory.mktemp("cache"))}  # fmt: skip
-    server = subprocess.Popen(_bark("serve", "-v", "--idle-timeout", "300"), stdout=subprocess.PIPE,
-                              stderr=open(run / "serve.log", "wb"), env=env)  # fmt: skip
-    ready, _, _ = select.select([server.stdout], [], [], 240)
-    address = server.stdout.readline().decode().strip() if ready else ""
-    assert address, (run / "serve.log").read_text()
-    yield server, env, Path(address)
-    server.kill()
-    server.wait()
+    with open(run / "serve.log", "wb") as log:
+        server = subprocess.Popen(_bark("serve", "-v", "--idle-timeout", "300"), stdout=subprocess.PIPE, stderr=log, env=env)
+        ready, _, _ = select.select([server.stdout], [], [], 240)
+        address = server.stdout.readline().decode().strip() if ready else ""
+        assert address, (run / "serve.log").read_text()
+        yield server, env, Path(address)
+        server.kill()
+        server.wait()
+        server.stdout.close()
 
 
 def _say(env: dict, *args: str, wait: bool = True):
@@ -258,6 +259,9 @@ def test_tcp_server_with_token_renders_for_say_then_stops_when_idle(tiny_checkpo
     with socket.create_connection(("127.0.0.1", address.port), timeout=60) as stranger:  # no token: refused
         send(stranger, {"op": "hello", "version": VERSION, "token": "guess", "runtime": runtime_fields(runtime)})
         assert receive(stranger)[0]["error"] == "wrong token"
+    with socket.create_connection(("127.0.0.1", address.port), timeout=60) as stranger:  # nor a big hello
+        stranger.sendall(struct.pack(">I", 2**20))  # refused on its length alone
+        assert "header of" in receive(stranger)[0]["error"]
 
     options = {"generation": GenerationOptions(seed=5, max_seconds=1.0), "runtime": runtime, "render": RenderOptions(no_cache=True)}
     alone = api.say(TWO, tmp_path / "alone.wav", **options)

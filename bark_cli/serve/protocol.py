@@ -26,6 +26,7 @@ VERSION = 1  # a client and a server of different versions do not talk: the clie
 MAX_HEADER = 64 * 2**20  # bytes: a header holds at most a whole book's text
 MAX_ARRAYS = 8  # arrays in one message (a segment's audio, semantic tokens, codes; a voice's three)
 MAX_ARRAY_BYTES = 256 * 2**20  # one array: far above a 15 s segment's audio (1.4 MB) or a voice
+MAX_HELLO = 64 * 2**10  # bytes of a hello's header (it carries no arrays)
 DTYPES = {"<f4": np.float32, "<i8": np.int64}  # audio; tokens and codes
 _LENGTH = struct.Struct(">I")
 
@@ -51,12 +52,12 @@ def send(sock: socket.socket, header: dict[str, Any], arrays: Arrays = ()) -> No
         sock.sendall(memoryview(array).cast("B"))
 
 
-def receive(sock: socket.socket) -> tuple[dict[str, Any], Arrays]:
+def receive(sock: socket.socket, max_header: int = MAX_HEADER, max_arrays: int = MAX_ARRAYS) -> tuple[dict[str, Any], Arrays]:
     """Read one message: (header, arrays). Disconnected on a clean end of stream, ProtocolError on anything
-    malformed or over the limits."""
+    malformed or over the limits (lower ones for a hello, which anyone on localhost may send over TCP)."""
     (length,) = _LENGTH.unpack(_read(sock, _LENGTH.size, at_start=True))
-    if length > MAX_HEADER:
-        raise ProtocolError(f"header of {length} bytes (at most {MAX_HEADER})")
+    if length > max_header:
+        raise ProtocolError(f"header of {length} bytes (at most {max_header})")
     try:
         header = json.loads(_read(sock, length).decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
@@ -64,8 +65,8 @@ def receive(sock: socket.socket) -> tuple[dict[str, Any], Arrays]:
     if not isinstance(header, dict):
         raise ProtocolError("header is not a JSON object")
     specs = header.pop("arrays", [])
-    if not isinstance(specs, list) or len(specs) > MAX_ARRAYS:
-        raise ProtocolError(f"'arrays' must be a list of at most {MAX_ARRAYS} [dtype, shape] pairs")
+    if not isinstance(specs, list) or len(specs) > max_arrays:
+        raise ProtocolError(f"'arrays' must be a list of at most {max_arrays} [dtype, shape] pairs")
     shapes = [_array_spec(spec) for spec in specs]
     return header, [np.frombuffer(_read(sock, math.prod(shape) * dtype().itemsize), dtype).reshape(shape) for dtype, shape in shapes]
 

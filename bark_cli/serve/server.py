@@ -30,11 +30,12 @@ from ..options import MAX_SEED, GenerationOptions, RenderOptions, RuntimeOptions
 from ..pipeline import Pipeline, Recording, Synthesizer
 from ..schema import build
 from .address import LOCALHOST, LOCK_NAME, Address, runtime_dir, socket_path, write_tcp
-from .protocol import VERSION, Disconnected, ProtocolError, receive, runtime_fields, send
+from .protocol import MAX_HELLO, VERSION, Disconnected, ProtocolError, receive, runtime_fields, send
 
 log = logging.getLogger("bark_cli")
 
 DEFAULT_IDLE_TIMEOUT = 900.0  # seconds without a request before the server stops (0: never)
+HELLO_TIMEOUT = 10.0  # seconds for a new connection to say hello (before its token is checked)
 REQUEST_TIMEOUT = 60.0  # seconds a connected client may take to send its next message: a silent one cannot hold the server
 BACKLOG = 64  # connections waiting their turn
 
@@ -179,8 +180,8 @@ class Server:
             log.warning("refused a connection from user %d", uid)
             return
         try:
-            conn.settimeout(REQUEST_TIMEOUT)
-            if not self._hello(conn, *receive(conn)):
+            conn.settimeout(HELLO_TIMEOUT)
+            if not self._hello(conn, *receive(conn, MAX_HELLO, max_arrays=0)):
                 return
             while True:
                 conn.settimeout(REQUEST_TIMEOUT)
