@@ -133,10 +133,24 @@ def _rendered(sock) -> list[dict]:
     return replies
 
 
-def test_hello_with_other_runtime_options_is_declined(conversation):
+@pytest.mark.parametrize(
+    "changes, why",
+    [({"half": True}, "half"), ({"quantize": "int8"}, "quantize"), ({"model": "suno/bark"}, "model"),
+     ({"device": "cuda:7"}, "device"), ({"device": 3}, "device")],
+)  # fmt: skip
+def test_hello_with_runtime_options_that_change_the_audio_is_declined(conversation, changes, why):
     sock, runtime = conversation
-    reply = _hello(sock, runtime, half=True)
-    assert reply["ok"] is False and "half" in reply["reason"]
+    reply = _hello(sock, runtime, **changes)
+    assert reply["ok"] is False and why in reply["reason"]
+
+
+@pytest.mark.parametrize("changes", [{"device": "auto"}, {"cpu_offload": True}])
+def test_hello_with_the_same_audio_options_is_accepted(conversation, changes):
+    from bark_cli.runtime.device import resolve_device
+
+    sock, runtime = conversation
+    cpu = resolve_device("auto").type == "cpu"  # the server runs on the CPU: "auto" is it where there is no GPU
+    assert _hello(sock, runtime, **changes)["ok"] is (cpu or "device" not in changes)
 
 
 @pytest.mark.parametrize(

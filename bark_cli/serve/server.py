@@ -28,7 +28,7 @@ from typing import Any
 from ..errors import BarkError, DeviceError, InvalidOptionError, ServerError
 from ..options import MAX_SEED, GenerationOptions, RenderOptions, RuntimeOptions
 from ..pipeline import Pipeline, Recording, Synthesizer
-from ..schema import build
+from ..schema import build, key_values
 from .address import LOCALHOST, LOCK_NAME, Address, runtime_dir, socket_path, write_tcp
 from .protocol import MAX_HELLO, VERSION, Disconnected, ProtocolError, receive, runtime_fields, send
 
@@ -228,7 +228,10 @@ class Server:
         theirs = header.get("runtime")
         if not isinstance(theirs, dict):
             return "no runtime options"
-        for name, ours in self.fields.items():
+        # The options that decide the audio (declared ``key``) must be ours; the others (--cpu-offload) only
+        # say how this process would have run, and the networks are loaded already.
+        for name in key_values(self.runtime):
+            ours = self.fields[name]
             if name != "device" and theirs.get(name) != ours:
                 return f"the server runs {name} {ours!r}, the client asks for {theirs.get(name)!r}"
         from ..runtime.device import resolve_device
