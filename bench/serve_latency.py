@@ -92,10 +92,11 @@ def main() -> int:
         own = os.times()
 
         in_process = [timed_say(env, "--no-server") for _ in range(args.runs)]
-        server = subprocess.Popen(bark("serve", "--idle-timeout", "600"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        log = open(tmp / "serve.log", "w+b")  # the server's -v lines: how long each request took it
+        server = subprocess.Popen(bark("serve", "-v", "--idle-timeout", "600"), stdout=subprocess.PIPE, stderr=log, env=env)
         started = time.perf_counter()
         if not select.select([server.stdout], [], [], 600)[0] or not server.stdout.readline():
-            raise SystemExit(f"bark serve did not start: {server.stderr.read().decode()[-500:]}")
+            raise SystemExit(f"bark serve did not start: {(tmp / 'serve.log').read_text()[-500:]}")
         ready_s = time.perf_counter() - started
         try:
             first = timed_say(env, "-v")
@@ -105,6 +106,10 @@ def main() -> int:
         finally:
             server.terminate()
             server.wait()
+            log.close()
+        answered = [line.split(" in ")[-1].split()[0] for line in (tmp / "serve.log").read_text().splitlines()
+                    if "render request answered" in line]  # fmt: skip
+        server_render = [float(x) for x in answered[1:]]  # the second calls' renders, on the server
 
         children = os.times()
         ours = (children.children_user + children.children_system) - (own.children_user + own.children_system)
@@ -116,6 +121,7 @@ def main() -> int:
         "load_average_before": load, "other_processes_cpu_pct": other_pct, "server_ready_s": ready_s,
         "in_process": summary(in_process), "server_first": {k: first[k] for k in ("first_audio_s", "done_s")},
         "server_second": summary(second),
+        "server_render_s": {"median": statistics.median(server_render), "min": min(server_render), "max": max(server_render)},
     }  # fmt: skip
     print(json.dumps(result, indent=2))
     if args.json:
