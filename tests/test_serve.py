@@ -278,18 +278,44 @@ def test_tcp_server_with_token_renders_for_say_then_stops_when_idle(tiny_checkpo
         assert "header of" in receive(stranger)[0]["error"]
 
     options = {"generation": GenerationOptions(seed=5, max_seconds=1.0), "runtime": runtime, "render": RenderOptions(no_cache=True)}
-    alone = api.say(TWO, tmp_path / "alone.wav", **options)
+    progress = [Stages(), Stages()]
+    alone = api.say(TWO, tmp_path / "alone.wav", progress=progress[0], **options)
     with caplog.at_level(logging.INFO, logger="bark_cli"):
         assert connect(replace_runtime(runtime, half=True)) is None
     assert "half" in caplog.text
     connection = connect(runtime)
     assert connection is not None
     with connection:
-        served = api.say(TWO, tmp_path / "served.wav", server=connection, **options)
+        served = api.say(TWO, tmp_path / "served.wav", server=connection, progress=progress[1], **options)
     assert (tmp_path / "served.wav").read_bytes() == (tmp_path / "alone.wav").read_bytes()
     assert served.segments == alone.segments and served.seed == alone.seed
+    assert progress[1].events == progress[0].events  # the stages' progress shows as in-process
     thread.join(60)  # idle for 3 s: it stops, and takes its files with it
     assert not thread.is_alive() and not announced.exists() and find_server() is None
+
+
+class Stages:
+    """A Progress that records what it is told."""
+
+    def __init__(self):
+        self.events = []
+
+    def start(self, stage, total, unit):
+        self.events.append(("start", stage, total, unit))
+
+    def advance(self, stage, amount=1):
+        self.events.append(("advance", stage, amount))
+
+    def finish(self, stage):
+        self.events.append(("finish", stage))
+
+
+def test_an_error_reply_keeps_its_exit_code():
+    from bark_cli.serve.client import _reported
+
+    assert _reported({"error": "voice x lacks y", "exit_code": 3}).exit_code == 3
+    assert _reported({"error": "?", "exit_code": 99}).exit_code == ServerError.exit_code
+    assert _reported({"error": "?", "exit_code": 0}).exit_code == ServerError.exit_code
 
 
 def replace_runtime(runtime, **changes):
