@@ -56,7 +56,10 @@ def say(
         bool, typer.Option("--dry-run", help="Print the segments that would be rendered; load no network.")
     ] = False,
     no_server: Annotated[
-        bool, typer.Option("--no-server", help="Render in this process even when a `bark serve` with the same runtime options is running.")
+        bool,
+        typer.Option(
+            "--no-server", help="Render in this process even when a `bark serve` with the same runtime options is running."
+        ),
     ] = False,
     quiet: Quiet = False,
     verbose: Verbose = False,
