@@ -7,10 +7,9 @@ from typing import Annotated, Optional
 import typer
 
 from ..options import RuntimeOptions
+from ..serve import DEFAULT_IDLE_TIMEOUT
 from .parameters import Quiet, Verbose, with_options
 from .reporting import reporting_errors
-
-DEFAULT_IDLE_TIMEOUT = 900.0  # seconds (serve/server.py's, without importing torch for --help)
 
 
 @with_options(RuntimeOptions)

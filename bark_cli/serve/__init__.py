@@ -5,3 +5,5 @@ protocol.py the messages (a JSON header and numpy arrays), bounded before anythi
 server.py   the server: networks loaded once, one connection at a time (imports torch)
 client.py   what `bark say` uses to render on a running server (no torch)
 """
+
+DEFAULT_IDLE_TIMEOUT = 900.0  # seconds without a request before a server stops (0: never); here, for --help

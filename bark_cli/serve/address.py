@@ -5,16 +5,21 @@
         tcp.json                   with --port: {"host", "port", "token", "pid"} (mode 0600)
         serve.lock                 held by the running server: one server per user at a time
 
-Without XDG_RUNTIME_DIR, platformdirs picks the platform's runtime directory (or a checked fallback
+The server holds the lock, binds and removes its files (`server_lock`, `listening`); clients look them
+up (`find_server`). Without XDG_RUNTIME_DIR, platformdirs picks the platform's runtime directory (or a checked fallback
 under /tmp). No other user can connect to the socket or read the token; the TCP port is bound to
 127.0.0.1 only, and every connection must present the token.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 import stat
+import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +29,7 @@ SOCKET_NAME = "bark.sock"
 TCP_NAME = "tcp.json"
 LOCK_NAME = "serve.lock"
 LOCALHOST = "127.0.0.1"
+BACKLOG = 64  # connections waiting their turn
 
 
 @dataclass(frozen=True)
@@ -116,3 +122,64 @@ def find_server() -> Address | None:
     except OSError:
         pass
     return read_tcp(directory)
+
+
+@contextlib.contextmanager
+def server_lock(directory: Path) -> Iterator[None]:
+    """Hold the user's server lock (released by the kernel however the process ends)."""
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(directory / LOCK_NAME, timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise ServerError(f"a bark serve is already running for this user (its files are in {directory})") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+@contextlib.contextmanager
+def listening(directory: Path, port: int | None, token: str | None) -> Iterator[tuple[socket.socket, Address]]:
+    """A listening socket and its address; its files are removed when the block ends. We hold the lock,
+    so a socket or tcp.json already there is a dead server's."""
+    owned: list[Path] = []
+    try:
+        if port is None:
+            path = socket_path(directory)
+            path.unlink(missing_ok=True)
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            previous = os.umask(0o177)  # the socket is born 0600: no moment where another user could connect
+            try:
+                listener.bind(str(path))
+            finally:
+                os.umask(previous)
+            owned.append(path)
+            address = Address(path=path)
+        else:
+            listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind((LOCALHOST, port))
+            address = Address(port=listener.getsockname()[1], token=token)
+            owned.append(write_tcp(directory, address.port, token))
+        listener.listen(BACKLOG)
+    except OSError as exc:
+        for path in owned:
+            path.unlink(missing_ok=True)
+        where = f"{LOCALHOST}:{port}" if port is not None else str(socket_path(directory))
+        raise ServerError(f"cannot listen on {where}: {exc.strerror or exc}") from None
+    try:
+        with listener:
+            yield listener, address
+    finally:
+        for path in owned:
+            path.unlink(missing_ok=True)
+
+
+def peer_uid(conn: socket.socket) -> int | None:
+    """The connecting process's user on a Unix socket (Linux), else None (unknown)."""
+    if conn.family != socket.AF_UNIX or not hasattr(socket, "SO_PEERCRED"):
+        return None
+    _, uid, _ = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
+    return uid

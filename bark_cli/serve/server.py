@@ -19,25 +19,22 @@ import logging
 import os
 import secrets
 import socket
-import struct
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import BarkError, DeviceError, InvalidOptionError, ServerError
 from ..options import MAX_SEED, GenerationOptions, RenderOptions, RuntimeOptions
 from ..pipeline import Pipeline, Recording, Synthesizer
 from ..schema import build, key_values
-from .address import LOCALHOST, LOCK_NAME, Address, runtime_dir, socket_path, write_tcp
+from . import DEFAULT_IDLE_TIMEOUT
+from .address import Address, listening, peer_uid, runtime_dir, server_lock
 from .protocol import MAX_HELLO, VERSION, Disconnected, ProtocolError, receive, runtime_fields, send
 
 log = logging.getLogger("bark_cli")
 
-DEFAULT_IDLE_TIMEOUT = 900.0  # seconds without a request before the server stops (0: never)
 HELLO_TIMEOUT = 10.0  # seconds for a new connection to say hello (before its token is checked)
 REQUEST_TIMEOUT = 60.0  # seconds a connected client may take to send its next message: a silent one cannot hold the server
-BACKLOG = 64  # connections waiting their turn
 
 
 class BadRequest(ProtocolError):
@@ -58,83 +55,26 @@ def serve(
     with a token), call ``ready`` with the address, and render requests until ``idle_timeout`` seconds
     pass without one (0: until stopped). ServerError when another server runs or nothing can be bound."""
     directory = runtime_dir(create=True)
-    with _only_server(directory):
+    with server_lock(directory):
         started = time.perf_counter()
         synthesizer = Synthesizer.load(runtime)
         log.info("networks loaded in %.2f s", time.perf_counter() - started)
         token = secrets.token_urlsafe(32) if port is not None else None
-        with _listening(directory, port, token) as (listener, address):
+        with listening(directory, port, token) as (listener, address):
             ready(address)
             Server(synthesizer, runtime, token).run(listener, idle_timeout)
 
 
-@contextlib.contextmanager
-def _only_server(directory: Path) -> Iterator[None]:
-    """Hold the user's server lock (released by the kernel however the process ends)."""
-    from filelock import FileLock, Timeout
-
-    lock = FileLock(directory / LOCK_NAME, timeout=0)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise ServerError(f"a bark serve is already running for this user (its files are in {directory})") from None
-    try:
-        yield
-    finally:
-        lock.release()
-
-
-@contextlib.contextmanager
-def _listening(directory: Path, port: int | None, token: str | None) -> Iterator[tuple[socket.socket, Address]]:
-    """A listening socket and its address; its files are removed when the block ends. We hold the lock,
-    so a socket or tcp.json already there is a dead server's."""
-    owned: list[Path] = []
-    try:
-        if port is None:
-            path = socket_path(directory)
-            path.unlink(missing_ok=True)
-            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            previous = os.umask(0o177)  # the socket is born 0600: no moment where another user could connect
-            try:
-                listener.bind(str(path))
-            finally:
-                os.umask(previous)
-            owned.append(path)
-            address = Address(path=path)
-        else:
-            listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            listener.bind((LOCALHOST, port))
-            address = Address(port=listener.getsockname()[1], token=token)
-            owned.append(write_tcp(directory, address.port, token))
-        listener.listen(BACKLOG)
-    except OSError as exc:
-        for path in owned:
-            path.unlink(missing_ok=True)
-        where = f"{LOCALHOST}:{port}" if port is not None else str(socket_path(directory))
-        raise ServerError(f"cannot listen on {where}: {exc.strerror or exc}") from None
-    try:
-        with listener:
-            yield listener, address
-    finally:
-        for path in owned:
-            path.unlink(missing_ok=True)
-
-
-def _peer_uid(conn: socket.socket) -> int | None:
-    """The connecting process's user on a Unix socket (Linux), else None (unknown)."""
-    if conn.family != socket.AF_UNIX or not hasattr(socket, "SO_PEERCRED"):
-        return None
-    _, uid, _ = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
-    return uid
+_KINDS = {str: "text", int: "a whole number", (int, float): "a number", bool: "true or false", list: "a list", dict: "an object"}
 
 
 def _get(header: dict, name: str, kind: type | tuple[type, ...], optional: bool = False) -> Any:
+    """``header[name]`` if it is of ``kind`` (a bool is not a number), else BadRequest; None if ``optional``."""
     value = header.get(name)
     if value is None and optional:
         return None
     if not isinstance(value, kind) or (isinstance(value, bool) and kind in (int, float, (int, float))):
-        raise BadRequest(f"'{name}' is missing or not a {getattr(kind, '__name__', kind)}")
+        raise BadRequest(f"'{name}' is missing or not {_KINDS.get(kind, kind)}")
     return value
 
 
@@ -175,7 +115,7 @@ class Server:
     def handle(self, conn: socket.socket) -> None:
         """One connection: hello, then requests until the client closes it. Never raises for the client's
         doing; KeyboardInterrupt and Terminated (stopping the server) go through."""
-        uid = _peer_uid(conn)
+        uid = peer_uid(conn)
         if uid is not None and uid != os.getuid():  # the socket's mode already keeps them out
             log.warning("refused a connection from user %d", uid)
             return
