@@ -38,7 +38,11 @@ class ProtocolError(Exception):
 
 
 class Disconnected(ProtocolError):
-    """The other side closed the connection (before or within a message)."""
+    """The other side closed the connection: between messages (``clean``) or within one."""
+
+    def __init__(self, clean: bool):
+        super().__init__("connection closed" if clean else "connection closed mid-message")
+        self.clean = clean
 
 
 def send(sock: socket.socket, header: dict[str, Any], arrays: Arrays = ()) -> None:
@@ -88,7 +92,7 @@ def _read(sock: socket.socket, n: int, at_start: bool = False) -> bytearray:
     while got < n:
         chunk = sock.recv_into(view[got:])
         if chunk == 0:
-            raise Disconnected("connection closed" if at_start and got == 0 else "connection closed mid-message")
+            raise Disconnected(clean=at_start and got == 0)
         got += chunk
     return data
 

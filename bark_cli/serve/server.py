@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import BarkError, DeviceError, InvalidOptionError, ServerError
-from ..options import MAX_SEED, GenerationOptions, RenderOptions, RuntimeOptions
+from ..options import GenerationOptions, RenderOptions, RuntimeOptions
 from ..pipeline import Pipeline, Recording, Synthesizer
 from ..schema import build, key_values
 from . import DEFAULT_IDLE_TIMEOUT
@@ -115,11 +115,11 @@ class Server:
     def handle(self, conn: socket.socket) -> None:
         """One connection: hello, then requests until the client closes it. Never raises for the client's
         doing; KeyboardInterrupt and Terminated (stopping the server) go through."""
-        uid = peer_uid(conn)
-        if uid is not None and uid != os.getuid():  # the socket's mode already keeps them out
-            log.warning("refused a connection from user %d", uid)
-            return
         try:
+            uid = peer_uid(conn)
+            if uid is not None and uid != os.getuid():  # the socket's mode already keeps them out
+                log.warning("refused a connection from user %d", uid)
+                return
             conn.settimeout(HELLO_TIMEOUT)
             if not self._hello(conn, *receive(conn, MAX_HELLO, max_arrays=0)):
                 return
@@ -128,7 +128,7 @@ class Server:
                 try:
                     header, arrays = receive(conn)
                 except Disconnected as exc:
-                    if str(exc) != "connection closed":
+                    if not exc.clean:
                         log.info("client left mid-message")
                     return
                 conn.settimeout(None)  # replies may block on a slow reader (a pipe into a player): let them
@@ -224,10 +224,8 @@ class Server:
         texts = _get(header, "texts", list)
         if not texts or not all(isinstance(t, str) and t.strip() for t in texts):
             raise BadRequest("'texts' must be a non-empty list of non-empty texts")
-        seed = _get(header, "seed", int)
-        if not 0 <= seed <= MAX_SEED:
-            raise InvalidOptionError(f"--seed must be a whole number from 0 to {MAX_SEED}, got {seed}")
-        generation = build(GenerationOptions, _get(header, "generation", dict))
+        seed = _get(header, "seed", int)  # the base seed (drawn by the client when --seed is not given)
+        generation = build(GenerationOptions, {**_get(header, "generation", dict), "seed": seed})  # checks all
         render = RenderOptions(batch_size=_get(header, "batch_size", int))
         in_order, no_cache = _get(header, "in_order", bool), _get(header, "no_cache", bool)
         voice_name = _get(header, "voice", str, optional=True)
