@@ -236,28 +236,6 @@ def test_a_client_that_leaves_mid_render_ends_only_its_request(synthesizer, tiny
     assert receive(ours)[0]["ok"] and _rendered(ours)[-1]["done"]
 
 
-def test_the_server_moves_on_once_a_call_has_its_audio(synthesizer, tiny_checkpoint):
-    """A call still writing its files (an mp3 of a chapter) does not hold the server from the next one."""
-    from bark_cli.pipeline import Recording
-    from bark_cli.serve.address import Address
-    from bark_cli.serve.client import Connection
-    from bark_cli.serve.server import Server
-
-    runtime = RuntimeOptions(model=str(tiny_checkpoint), device="cpu")
-    ours, theirs = socket.socketpair()
-    thread = threading.Thread(target=Server(synthesizer, runtime).handle, args=(theirs,), daemon=True)
-    thread.start()
-    assert _hello(ours, runtime)["ok"]
-    pipeline = Connection(ours, Address(path=Path("pair"))).pipeline(no_cache=True)
-    texts = [s.text for s in pipeline.plan(ONE, 12.0)]
-    results = list(pipeline.render([Recording(texts, None, GenerationOptions(max_seconds=1.0), 1)], 8))
-    assert [i for _, i, _ in results] == list(range(len(texts)))
-    thread.join(30)  # ours is still open
-    assert not thread.is_alive()
-    ours.close()
-    theirs.close()
-
-
 # --- serve() itself: lock, TCP with a token, idle timeout, files removed ---------------------------------------
 
 

@@ -43,11 +43,6 @@ class Connection:
     def close(self) -> None:
         self.sock.close()
 
-    def finish(self) -> None:
-        """Say that no more requests come (the server moves on at once); replies can still be read."""
-        with contextlib.suppress(OSError):
-            self.sock.shutdown(socket.SHUT_WR)
-
     def pipeline(self, no_cache: bool = False, progress: Progress = NullProgress()) -> RemotePipeline:
         return RemotePipeline(self, no_cache, progress)
 
@@ -159,7 +154,6 @@ class RemotePipeline:
                 self.stats = RenderStats(reply["generated"], reply["cached"], reply["compute_seconds"])
                 if expected != len(recording.texts):
                     raise self.connection._gone(ProtocolError(f"{expected} of {len(recording.texts)} segments came"))
-                self.connection.finish()  # the server takes the next client while this one writes its files
                 return
             elif reply.get("segment") == expected and len(arrays) == 3:
                 audio, semantic, fine = arrays
