@@ -56,12 +56,14 @@ def tiny_voice(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def _isolated_user_dirs(tmp_path, monkeypatch):
+def _isolated_user_dirs(tmp_path, tmp_path_factory, monkeypatch):
     """Keep tests away from the real user directories (platformdirs reads these on every call)."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    # No server there, so in-process tests stay in-process. Mode 0700, or platformdirs falls back to a shared
-    # /run/user/UID or /tmp/runtime-UID, where a user's server may be listening.
-    (tmp_path / "run").mkdir(mode=0o700)
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))
+    # No server there, so in-process tests stay in-process. Beside tmp_path (tests check what a run leaves in
+    # it), mode 0700, or platformdirs passes it over for a shared /run/user/UID or /tmp/runtime-UID, where a
+    # user's server may be listening.
+    run = tmp_path_factory.mktemp("run")
+    run.chmod(0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(run))
