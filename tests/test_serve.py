@@ -64,8 +64,9 @@ def test_say_through_the_server_is_byte_identical_to_in_process(served):
     assert stat.S_IMODE(os.stat(address).st_mode) == 0o600 and stat.S_ISSOCK(os.stat(address).st_mode)
     assert stat.S_IMODE(os.stat(address.parent).st_mode) == 0o700
     common = ("-o", "-", "--max-seconds", "1", "--no-cache")
-    alone = [_say(env, text, "--seed", seed, *common, "--no-server") for text, seed in ((ONE, "3"), (TWO, "4"))]
+    alone = [_say(env, text, "--seed", seed, *common, "--no-server", "-v") for text, seed in ((ONE, "3"), (TWO, "4"))]
     assert all(rc == 0 and wav[:4] == b"RIFF" for wav, _, rc in alone), [err for _, err, _ in alone]
+    assert all(b"loaded" in err and b"server" not in err for _, err, _ in alone)  # --no-server: in-process
     # Two clients at once: the server takes them one after the other, each gets its own audio.
     clients = [_say(env, text, "--seed", seed, *common, "-v", wait=False) for text, seed in ((ONE, "3"), (TWO, "4"))]
     for client, (wav, _, _) in zip(clients, alone):
