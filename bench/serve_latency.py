@@ -93,13 +93,13 @@ def main() -> int:
 
         in_process = [timed_say(env, "--no-server") for _ in range(args.runs)]
         log = open(tmp / "serve.log", "w+b")  # the server's -v lines: how long each request took it
-        server = subprocess.Popen(bark("serve", "-v", "--idle-timeout", "600"), stdout=subprocess.PIPE, stderr=log, env=env)
+        server = subprocess.Popen(bark("serve", "--verbose", "--idle-timeout", "600"), stdout=subprocess.PIPE, stderr=log, env=env)
         started = time.perf_counter()
         if not select.select([server.stdout], [], [], 600)[0] or not server.stdout.readline():
             raise SystemExit(f"bark serve did not start: {(tmp / 'serve.log').read_text()[-500:]}")
         ready_s = time.perf_counter() - started
         try:
-            first = timed_say(env, "-v")
+            first = timed_say(env, "--verbose")
             if "rendering on the server" not in first["stderr"]:
                 raise SystemExit("bark say did not use the server: " + first["stderr"][-500:])
             second = [timed_say(env) for _ in range(args.runs)]

@@ -44,7 +44,7 @@ def served(tiny_checkpoint, tmp_path_factory):
     env = {**os.environ, "BARK_MODEL": str(tiny_checkpoint), "XDG_RUNTIME_DIR": str(run),
            "XDG_CACHE_HOME": str(tmp_path_factory.mktemp("cache"))}  # fmt: skip
     with open(run / "serve.log", "wb") as log:
-        server = subprocess.Popen(_bark("serve", "-v", "--idle-timeout", "300"), stdout=subprocess.PIPE, stderr=log, env=env)
+        server = subprocess.Popen(_bark("serve", "--verbose", "--idle-timeout", "300"), stdout=subprocess.PIPE, stderr=log, env=env)
         ready, _, _ = select.select([server.stdout], [], [], 240)
         address = server.stdout.readline().decode().strip() if ready else ""
         assert address, (run / "serve.log").read_text()
@@ -64,11 +64,11 @@ def test_say_through_the_server_is_byte_identical_to_in_process(served):
     assert stat.S_IMODE(os.stat(address).st_mode) == 0o600 and stat.S_ISSOCK(os.stat(address).st_mode)
     assert stat.S_IMODE(os.stat(address.parent).st_mode) == 0o700
     common = ("-o", "-", "--max-seconds", "1", "--no-cache")
-    alone = [_say(env, text, "--seed", seed, *common, "--no-server", "-v") for text, seed in ((ONE, "3"), (TWO, "4"))]
+    alone = [_say(env, text, "--seed", seed, *common, "--no-server", "--verbose") for text, seed in ((ONE, "3"), (TWO, "4"))]
     assert all(rc == 0 and wav[:4] == b"RIFF" for wav, _, rc in alone), [err for _, err, _ in alone]
     assert all(b"loaded" in err and b"server" not in err for _, err, _ in alone)  # --no-server: in-process
     # Two clients at once: the server takes them one after the other, each gets its own audio.
-    clients = [_say(env, text, "--seed", seed, *common, "-v", wait=False) for text, seed in ((ONE, "3"), (TWO, "4"))]
+    clients = [_say(env, text, "--seed", seed, *common, "--verbose", wait=False) for text, seed in ((ONE, "3"), (TWO, "4"))]
     for client, (wav, _, _) in zip(clients, alone):
         out, err = client.communicate(timeout=300)
         assert client.returncode == 0, err

@@ -2,7 +2,7 @@
 
 `connect` finds the user's server (address.py) and asks whether it renders with this call's runtime
 options; when there is none, or it runs other options, or it does not answer, `bark say` works in its own
-process (why is logged at -v). Once the server has said yes, a failure is the server's: ServerError (12).
+process (why is logged with --verbose). Once the server has said yes, a failure is the server's: ServerError (12).
 
 `RemotePipeline` has the part of `Pipeline`'s interface that `api.say` uses (plan, render, stats), so the
 text is cut, rendered and joined by the same code either way, and the bytes written are the same. This
