@@ -104,6 +104,13 @@ class PlaybackError(BarkError):
     meaning = "no audio output for playback (no device, PortAudio or sounddevice): write a file with -o instead"
 
 
+class ServerError(BarkError):
+    """`bark serve` cannot start, or the server failed or went away in the middle of a `bark say` request."""
+
+    exit_code = 12
+    meaning = "bark serve: the server failed or vanished mid-request (or cannot start)"
+
+
 class Terminated(BaseException):
     """SIGTERM (``timeout``, systemd, ``kill``): the run stops and cleans up as after Ctrl-C.
 
@@ -129,7 +136,7 @@ EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 
 _CODED = (
     BarkError, UsageError, VoiceError, WeightsNotFoundError, DeviceError, OutputError, BatchItemsFailed,
-    QualityFlagged, BookInputError, MissingExtraError, PlaybackError, OutputClosedError, Terminated,
+    QualityFlagged, BookInputError, MissingExtraError, PlaybackError, ServerError, OutputClosedError, Terminated,
 )  # fmt: skip
 EXIT_CODES: list[tuple[int, str]] = sorted(
     [(EXIT_OK, "success"), (EXIT_INTERRUPTED, "interrupted (Ctrl-C); no partial output is left")]

@@ -30,6 +30,7 @@ import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -38,18 +39,18 @@ from .options import GenerationOptions, RuntimeOptions
 from .progress import NullProgress, Progress
 from .quality.checks import Report, check
 from .quality.takes import SEED_MODULUS, better, take_seed
-from .runtime.decode import DECODE_MODES, attention_kernels, default_mode
-from .runtime.loading import Networks, load_networks, load_tokenizer
 from .runtime.threads import single_thread
 from .schema import key_values
-from .stages.codec import decode
-from .stages.coarse import generate_coarse
-from .stages.fine import generate_fine
-from .stages.sampling import make_generators
-from .stages.semantic import generate_semantic
 from .text.normalize import count_tokens, text_token_ids
 from .text.segmenter import TextSegment, split_text
 from .voices.voice import FIRST_SEGMENT_VOICE, Voice
+
+if TYPE_CHECKING:
+    from .runtime.loading import Networks
+
+# torch and the stages are imported where the networks are used, not here: a `bark say` that a running
+# `bark serve` renders (serve/client.py) builds its Recording with this module and never loads torch.
+
 
 def segment_seeds(seed: int, texts: list[str]) -> list[int]:
     """Each segment's seed, by the seeds rule of the module docstring."""
@@ -88,6 +89,8 @@ class Synthesizer:
     and coarse decode steps run (runtime/decode.py; default: the best path for the device)."""
 
     def __init__(self, networks: Networks, decoding: str | None = None):
+        from .runtime.decode import DECODE_MODES, default_mode
+
         self.networks = networks
         self.decoding = decoding or default_mode(networks.device)
         if self.decoding not in DECODE_MODES or (self.decoding == "graph" and networks.device.type != "cuda"):
@@ -95,6 +98,8 @@ class Synthesizer:
 
     @classmethod
     def load(cls, options: RuntimeOptions) -> Synthesizer:
+        from .runtime.loading import load_networks
+
         return cls(load_networks(options))
 
     def token_ids(self, text: str) -> np.ndarray:
@@ -104,6 +109,12 @@ class Synthesizer:
         self, segments: list[Segment], options: GenerationOptions, progress: Progress = NullProgress()
     ) -> list[SegmentResult]:
         """Run all ``segments`` through every stage as one batch; results in the same order."""
+        from .runtime.decode import attention_kernels
+        from .stages.coarse import generate_coarse
+        from .stages.fine import generate_fine
+        from .stages.sampling import make_generators
+        from .stages.semantic import generate_semantic
+
         nets = self.networks
         ids = [self.token_ids(s.text) for s in segments]
         voices = [s.voice for s in segments]
@@ -134,6 +145,8 @@ class Synthesizer:
         return torch.cuda.max_memory_allocated(device) / 2**20
 
     def decode(self, fine: np.ndarray) -> np.ndarray:
+        from .stages.codec import decode
+
         threads = single_thread() if self.networks.device.type == "cpu" else contextlib.nullcontext()
         with self.networks.on_device(self.networks.codec), threads:  # same bytes whatever --threads is
             return decode(self.networks.codec, fine)
@@ -209,6 +222,8 @@ class Pipeline:
         if self._synthesizer is not None:
             return self._synthesizer.networks.tokenizer
         if self._tokenizer is None:
+            from .runtime.loading import load_tokenizer
+
             self._tokenizer = load_tokenizer(self.runtime.model)
         return self._tokenizer
 

@@ -14,6 +14,9 @@ from tiny_bark import build_tiny_bark
 # the real cache or try the network. (Tests that need their own cache run `bark` in a subprocess.)
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="bark-tests-hf-")
+# A user's running `bark serve` lives in their runtime directory: point it elsewhere for the whole run, so
+# no test (nor a `bark` subprocess) ever renders on it. Tests that start a server give it their own.
+os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="bark-tests-run-")
 
 
 @pytest.fixture(scope="session")
@@ -59,8 +62,14 @@ def tiny_voice(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def _isolated_user_dirs(tmp_path, monkeypatch):
+def _isolated_user_dirs(tmp_path, tmp_path_factory, monkeypatch):
     """Keep tests away from the real user directories (platformdirs reads these on every call)."""
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    # No server there, so in-process tests stay in-process. Beside tmp_path (tests check what a run leaves in
+    # it), mode 0700, or platformdirs passes it over for a shared /run/user/UID or /tmp/runtime-UID, where a
+    # user's server may be listening.
+    run = tmp_path_factory.mktemp("run")
+    run.chmod(0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(run))

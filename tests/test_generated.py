@@ -15,7 +15,7 @@ from bark_cli.cli.app import app
 
 ROOT = Path(__file__).resolve().parent.parent
 SHELLS = {"bash": "bark.bash", "zsh": "_bark", "fish": "bark.fish"}
-COMMANDS = [[], ["say"], ["split"], ["batch"], ["book"], ["voices"], ["voices", "list"], ["voices", "show"], ["voices", "import"],
+COMMANDS = [[], ["say"], ["split"], ["batch"], ["book"], ["serve"], ["voices"], ["voices", "list"], ["voices", "show"], ["voices", "import"],
             ["voices", "remove"], ["config"], ["config", "show"], ["config", "set"], ["config", "unset"],
             ["config", "path"], ["models"], ["models", "list"], ["models", "download"], ["cache"], ["cache", "info"],
             ["cache", "clear"]]  # fmt: skip

@@ -17,6 +17,7 @@ from ..text.segmenter import TextSegment
 
 if TYPE_CHECKING:
     from ..audio.playback import Sink
+    from ..serve.client import Connection
 
 log = logging.getLogger("bark_cli")
 PLAYED = Path("(played)")  # the output of a recording that was only played: in the summary and manifest
@@ -79,17 +80,18 @@ def say(
     out: OutputOptions = OutputOptions(),
     progress: Progress = NullProgress(),
     stdout: BinaryIO | None = None,
+    server: Connection | None = None,
 ) -> SayResult:
     """Speak ``text`` (any length) into ``output`` (a file, or Path("-") for a WAV on stdout), stream raw
     16-bit PCM to stdout segment by segment with ``raw``, and/or ``play`` it segment by segment on the
     default output device (or on ``player``). ``source``: the file the text was read from, which no
-    output may overwrite."""
+    output may overwrite. ``server``: a running `bark serve` that renders the segments (serve/client.py);
+    everything else happens here, as without it."""
     from ..audio.formats import STDOUT, audio_format, check_output, make_tags, pcm16, send, write_audio
     from ..audio.joins import Joiner
     from ..audio.subtitles import build_manifest, check_subtitles, write_manifest, write_subtitles
-    from ..batch.cache import SegmentCache
     from ..files import check_distinct, check_writable
-    from ..pipeline import Pipeline, Recording
+    from ..pipeline import Recording
     from ..quality.takes import gate_entry
     from ..voices.library import check_voice_output, resolve_voice, save_voice as write_voice
     from ..voices.voice import Voice
@@ -125,7 +127,13 @@ def say(
     seed = generation.seed if generation.seed is not None else secrets.randbelow(2**31)
     log.info("seed %d", seed)
 
-    pipeline = Pipeline(runtime, None if render.no_cache else SegmentCache(), progress, retakes=quality.retakes)
+    if server is not None:
+        pipeline = server.pipeline(render.no_cache, progress, quality.retakes)
+    else:
+        from ..batch.cache import SegmentCache
+        from ..pipeline import Pipeline
+
+        pipeline = Pipeline(runtime, None if render.no_cache else SegmentCache(), progress, retakes=quality.retakes)
     segments = pipeline.plan(text, render.segment_seconds, language_of(generation.voice))
     log.info("%d segment(s)", len(segments))
     recording = Recording([s.text for s in segments], voice, generation, seed)

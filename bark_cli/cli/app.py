@@ -13,7 +13,7 @@ from typing import Annotated, Optional
 import typer
 
 from .. import __version__
-from . import batch, book, cache, check, completion, config, help, models, say, split, voices
+from . import batch, book, cache, check, completion, config, help, models, say, serve, split, voices
 
 help.apply()  # --help as a command line reads (see help.py)
 completion.init()
@@ -27,7 +27,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 # Commands whose options take their defaults from the config file and BARK_* variables.
-CONFIGURABLE = ("say", "split", "batch", "book")
+CONFIGURABLE = ("say", "split", "batch", "book", "serve")
 
 
 def _version(value: bool) -> None:
@@ -74,6 +74,7 @@ app.command("split")(split.split)
 app.command("batch")(batch.batch)
 app.command("check")(check.check)
 app.command("book")(book.book)
+app.command("serve")(serve.serve)
 app.add_typer(voices.app, name="voices")
 app.add_typer(config.app, name="config")
 app.add_typer(models.app, name="models")

@@ -62,6 +62,12 @@ def say(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the segments that would be rendered; load no network.")
     ] = False,
+    no_server: Annotated[
+        bool,
+        typer.Option(
+            "--no-server", help="Render in this process even when a `bark serve` with the same runtime options is running."
+        ),
+    ] = False,
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
@@ -88,11 +94,13 @@ def say(
         if dry_run:
             print_segments(api.plan(content, runtime.model, render.segment_seconds, generation.voice), as_json=False)
             return
-        with progress_display(quiet) as progress:
+        from ..serve.client import connected
+
+        with connected(runtime, no_server) as server, progress_display(quiet) as progress:
             result = api.say(
                 content, output, raw=raw, play=play, save_voice=save_voice, subtitles=subtitles, manifest=manifest,
                 source=file, generation=generation, runtime=runtime, render=render, quality=quality, out=out,
-                progress=progress,
+                progress=progress, server=server,
             )  # fmt: skip
         if show(quiet):
             cached = f", {result.cached} from cache" if result.cached else ""

@@ -66,7 +66,12 @@ class Report:
         return not self.flags
 
     def to_json(self) -> dict:
-        return {"flags": list(self.flags), "checked": list(self.checked), "measures": self.measures}
+        return {"flags": list(self.flags), "checked": list(self.checked), "score": self.score, "measures": self.measures}
+
+    @classmethod
+    def from_json(cls, data: dict) -> Report:
+        """The Report that `to_json` wrote (bark serve sends reports this way)."""
+        return cls(dict(data["measures"]), tuple(data["flags"]), float(data["score"]), tuple(data["checked"]))
 
 
 def level_dbfs(audio: np.ndarray) -> float:
