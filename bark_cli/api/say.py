@@ -172,14 +172,14 @@ def say(
         write_subtitles(subtitles, joiner.spans, [s.text for s in segments])
     destination = output if output is not None else STDOUT if raw else PLAYED
     if manifest is not None:
-        seeds, checks = [r.seed for r in kept], [gate_entry(r.take, r.takes, r.report) for r in kept]
+        seeds, checks = [k.seed for k in kept], [gate_entry(k.take, k.takes, k.report) for k in kept]
         data = build_manifest(destination, runtime.model, generation.voice, segments, joiner.spans, seeds, checks)
         write_manifest(manifest, data)
     if save_voice is not None:
         # The first segment's own prompt: conditioning on it continues this exact speaker.
         write_voice(Voice(str(save_voice), first.semantic, first.fine[:2], first.fine), save_voice)
     stats = pipeline.stats
-    flagged = tuple(i for i, r in enumerate(kept) if r.report is not None and not r.report.passed)
+    flagged = tuple(i for i, k in enumerate(kept) if k.report is not None and not k.report.passed)
     return SayResult(
         destination, joiner.position / SAMPLE_RATE, stats.compute_seconds, seed, len(segments), stats.cached,
         stats.retaken, flagged,
