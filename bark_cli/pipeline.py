@@ -139,7 +139,7 @@ class Synthesizer:
         progress.finish("codec")
         return [SegmentResult(a, s, f) for a, s, f in zip(audio, semantic, fine)]
 
-    parallel = 1  # batches run at once (cluster/workers.py's runs one per worker)
+    parallel = 1  # batches formed per round of Pipeline._fill (cluster/workers.py's takes all at once)
 
     def generate_many(
         self, batches: list[tuple[list[Segment], GenerationOptions]], progress: Progress = NullProgress()
@@ -329,8 +329,8 @@ class Pipeline:
                 for r, i, _, _ in todo:
                     length.setdefault((r, i), len(self.synthesizer.token_ids(recordings[r].texts[i])))
                 todo.sort(key=lambda row: (group[id(recordings[row[0]].options)], -length[row[:2]], row[:3]))
-            # As many batches as the synthesizer runs at once (a Ray cluster's workers; one here), all formed
-            # before any result is waited for.
+            # A round of batches formed before any is run: one here; on a Ray cluster (cluster/) every batch of
+            # ``todo``, spread over its workers. Retakes join the next round.
             batches = []
             while todo and len(batches) < self.synthesizer.parallel:
                 options = recordings[todo[0][0]].options

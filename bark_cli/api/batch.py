@@ -126,7 +126,9 @@ class BatchRunner:
         self.out_dir, self.fmt, self.generation, self.render, self.out = out_dir, fmt, generation, render, out
         self.quality = quality
         self.force, self.subtitles, self.log, self.progress = force, subtitles, log, progress
-        self.window = window or render.batch_size * cluster.workers  # enough batches for every worker
+        # The same windows on a Ray cluster as here: which segments share a batch decides their last bits
+        # (padding changes the sums' order), so the bytes stay a local run's whatever the number of workers.
+        self.window = window or render.batch_size
         self.model = runtime.model
         cache = None if render.no_cache else cache or SegmentCache()
         runtime, synthesizer = on_cluster(runtime, cluster)

@@ -21,6 +21,7 @@ from ..text.normalize import text_token_ids
 
 INSTALL = "pip install 'bark-cli[ray]'"
 RESTARTS = 3  # times a worker that died is started again (and its batch retried) before the run fails
+MAX_IN_FLIGHT = 1 << 30  # batches sent before the first result is awaited: all of a round (Ray queues them)
 CPUS_PER_WORKER = 1  # Ray CPUs an actor reserves (its torch threads follow --threads)
 
 
@@ -60,7 +61,7 @@ def worker_runtime(runtime: RuntimeOptions, cluster: ClusterOptions) -> RuntimeO
     return replace(runtime, device="cpu")
 
 
-class Worker:
+class BarkWorker:
     """One actor: the networks loaded once with the run's runtime options, generating batch after batch."""
 
     def __init__(self, runtime: RuntimeOptions):
@@ -77,12 +78,14 @@ class Worker:
 
 class RaySynthesizer:
     """Stands for pipeline.Synthesizer on the driver: the tokenizer here, the networks on ``workers`` actors,
-    both loaded on first use; ``generate_many`` keeps one batch per worker in flight."""
+    both loaded on first use; ``generate_many`` sends every batch at once, round robin over the workers."""
 
     def __init__(self, runtime: RuntimeOptions, cluster: ClusterOptions):
         self.runtime, self.cluster = runtime, cluster
         self._tokenizer = None
-        self.parallel = cluster.workers
+        # Every batch the pipeline can form at once is sent at once (pipeline.Pipeline._fill), so which
+        # segments share a batch never depends on the number of workers (nor on which finishes first).
+        self.parallel = MAX_IN_FLIGHT
         self._actors: list | None = None
         self._next = 0  # the actor that gets the next batch (round robin)
 
@@ -90,7 +93,7 @@ class RaySynthesizer:
     def actors(self) -> list:
         if self._actors is None:
             ray = _ray()
-            actor = ray.remote(Worker).options(
+            actor = ray.remote(BarkWorker).options(
                 num_cpus=CPUS_PER_WORKER, num_gpus=self.cluster.gpus_per_worker,
                 max_restarts=RESTARTS, max_task_retries=RESTARTS,
             )  # fmt: skip
@@ -128,7 +131,7 @@ class RaySynthesizer:
     def generate_many(
         self, batches: list[tuple[list, GenerationOptions]], progress: Progress = NullProgress()
     ) -> Iterator[list]:
-        """Send every batch at once (one per worker), then hand back their results in order."""
+        """Send every batch at once, then hand back their results in order."""
         refs = [self._actor().generate.remote(segments, options) for segments, options in batches]
         for ref in refs:
             yield self._get(ref)
