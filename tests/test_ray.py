@@ -140,3 +140,12 @@ def test_book_on_ray_as_locally(cluster, tiny_checkpoint, tmp_path):
     local, remote = sorted((tmp_path / "local").glob("*.wav")), sorted((tmp_path / "ray").glob("*.wav"))
     assert [p.name for p in remote] == [p.name for p in local] and len(local) == 3
     assert [p.read_bytes() for p in remote] == [p.read_bytes() for p in local]
+
+
+def test_only_the_cluster_module_imports_ray():
+    root = Path(__file__).resolve().parent.parent / "bark_cli"
+    importing = {
+        str(p.relative_to(root)) for p in root.rglob("*.py")
+        if any(line.strip() in ("import ray", "from ray import") or line.strip().startswith("from ray") for line in p.read_text().splitlines())
+    }  # fmt: skip
+    assert importing == {"cluster/workers.py"}
