@@ -204,7 +204,7 @@ class ClusterOptions:
 
     ray: str | None = option(
         None, "Generate on a Ray cluster: local (a Ray of its own on this machine), auto (the running "
-        "cluster), or ray://HOST:PORT. Needs pip install 'bark-cli[ray]'.", panel=CLUSTER, pattern=RAY_PATTERN,
+        "cluster), or ray://HOST:PORT. Needs the ray extra (docs/SCALING.md).", panel=CLUSTER, pattern=RAY_PATTERN,
         expected="local, auto, ray://HOST:PORT or HOST:PORT", metavar="ADDRESS", config=False,
     )  # fmt: skip
     workers: int = option(
