@@ -44,6 +44,9 @@ QUALITY = "Quality gate"
 OUTPUT = "Output"
 MAX_RETAKES = 10
 BOOK = "Book"
+CLUSTER = "Ray cluster"
+RAY_PATTERN = r"local|auto|ray://\S+|[^\s:/]+:\d+"  # what ray.init takes, "local" for a Ray of its own
+MAX_WORKERS = 4096
 
 CHAPTERS_PATTERN = r"\s*\d+(\s*-\s*\d+)?(\s*,\s*\d+(\s*-\s*\d+)?)*\s*"
 MIN_LUFS, MAX_LUFS = -40.0, -5.0  # integrated loudness targets worth asking for (audiobooks: -23 to -16)
@@ -189,6 +192,27 @@ class QualityOptions:
     strict: bool = option(
         False, "Exit with code 8 when segments remain flagged after their retakes (the output is still "
         "written).", panel=QUALITY,
+    )  # fmt: skip
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+
+@dataclass(frozen=True)
+class ClusterOptions:
+    """Where `bark batch` and `bark book` generate: here, or on the actors of a Ray cluster (cluster/)."""
+
+    ray: str | None = option(
+        None, "Generate on a Ray cluster: local (a Ray of its own on this machine), auto (the running "
+        "cluster), or ray://HOST:PORT. Needs the ray extra (docs/SCALING.md).", panel=CLUSTER, pattern=RAY_PATTERN,
+        expected="local, auto, ray://HOST:PORT or HOST:PORT", metavar="ADDRESS", config=False,
+    )  # fmt: skip
+    workers: int = option(
+        1, "With --ray: workers (actors), each with the networks loaded once.", panel=CLUSTER, low=1, high=MAX_WORKERS, config=False
+    )
+    gpus_per_worker: float = option(
+        0.0, "With --ray: GPUs per worker; fractions share one (0.25: four workers on a GPU; 0: CPU workers).",
+        panel=CLUSTER, low=0.0, high=8.0, config=False,
     )  # fmt: skip
 
     def __post_init__(self) -> None:

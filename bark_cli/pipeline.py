@@ -102,6 +102,10 @@ class Synthesizer:
 
         return cls(load_networks(options))
 
+    @property
+    def tokenizer(self):
+        return self.networks.tokenizer
+
     def token_ids(self, text: str) -> np.ndarray:
         return text_token_ids(self.networks.tokenizer, text)
 
@@ -134,6 +138,15 @@ class Synthesizer:
             progress.advance("codec")
         progress.finish("codec")
         return [SegmentResult(a, s, f) for a, s, f in zip(audio, semantic, fine)]
+
+    parallel = 1  # batches formed per round of Pipeline._fill (cluster/workers.py's takes all at once)
+
+    def generate_many(
+        self, batches: list[tuple[list[Segment], GenerationOptions]], progress: Progress = NullProgress()
+    ) -> Iterator[list[SegmentResult]]:
+        """Each batch's results, in order, as each is done (here: one after the other)."""
+        for segments, options in batches:
+            yield self.generate(segments, options, progress)
 
     def peak_gpu_mib(self) -> float | None:
         """The most GPU memory held at once so far (MiB), on CUDA; None elsewhere."""
@@ -220,7 +233,7 @@ class Pipeline:
     @property
     def tokenizer(self):
         if self._synthesizer is not None:
-            return self._synthesizer.networks.tokenizer
+            return self._synthesizer.tokenizer
         if self._tokenizer is None:
             from .runtime.loading import load_tokenizer
 
@@ -316,23 +329,30 @@ class Pipeline:
                 for r, i, _, _ in todo:
                     length.setdefault((r, i), len(self.synthesizer.token_ids(recordings[r].texts[i])))
                 todo.sort(key=lambda row: (group[id(recordings[row[0]].options)], -length[row[:2]], row[:3]))
-            options = recordings[todo[0][0]].options
-            batch = []
-            while todo and len(batch) < batch_size and group[id(recordings[todo[0][0]].options)] == group[id(options)]:
-                batch.append(todo.pop(0))
-            segments = [
-                Segment(recordings[r].texts[i], recordings[r].voice, take_seed(recordings[r].seeds[i], take))
-                for r, i, take, _ in batch
-            ]
+            # A round of batches formed before any is run: one here; on a Ray cluster (cluster/) every batch of
+            # ``todo``, spread over its workers. Retakes join the next round.
+            batches = []
+            while todo and len(batches) < self.synthesizer.parallel:
+                options = recordings[todo[0][0]].options
+                batch = []
+                while todo and len(batch) < batch_size and group[id(recordings[todo[0][0]].options)] == group[id(options)]:
+                    batch.append(todo.pop(0))
+                segments = [
+                    Segment(recordings[r].texts[i], recordings[r].voice, take_seed(recordings[r].seeds[i], take))
+                    for r, i, take, _ in batch
+                ]
+                batches.append((batch, segments, options))
             started = time.perf_counter()
-            results = self.synthesizer.generate(segments, options, self.progress)
-            self.stats.compute_seconds += time.perf_counter() - started
-            for (r, i, take, key), result in zip(batch, results):
-                if self.cache is not None:
-                    self.cache.put(key, result.semantic, result.fine)
-                self.stats.generated += 1
-                self._judge(recordings, r, i, take, result, best, done, queue)
-            yield
+            ran = self.synthesizer.generate_many([(segments, options) for _, segments, options in batches], self.progress)
+            for (batch, _, _), results in zip(batches, ran):
+                self.stats.compute_seconds += time.perf_counter() - started
+                for (r, i, take, key), result in zip(batch, results):
+                    if self.cache is not None:
+                        self.cache.put(key, result.semantic, result.fine)
+                    self.stats.generated += 1
+                    self._judge(recordings, r, i, take, result, best, done, queue)
+                yield
+                started = time.perf_counter()
 
     def _judge(self, recordings, r: int, i: int, take: int, result: SegmentResult, best, done, queue) -> None:
         """Take number ``take`` of segment ``i`` of recording ``r`` is ready: check it (with the gate on),

@@ -30,9 +30,9 @@ from ..batch.cache import SegmentCache, content_key, voice_digest
 from ..batch.inputs import Item
 from ..batch.outputs import FilePlan, ItemFiles, clear_damaged, state_directory
 from ..constants import SAMPLE_RATE
-from ..errors import BarkError, OutputError
+from ..errors import BarkError, InvalidOptionError, OutputError
 from ..files import atomic_open, check_writable, stale_temporaries
-from ..options import GenerationOptions, OutputOptions, QualityOptions, RenderOptions, RuntimeOptions
+from ..options import ClusterOptions, GenerationOptions, OutputOptions, QualityOptions, RenderOptions, RuntimeOptions
 from ..pipeline import Pipeline, Recording
 from ..progress import NullProgress, Progress
 from ..schema import key_values
@@ -84,6 +84,20 @@ class _Work:
     flagged: list[int] = field(default_factory=list)  # segments (0-based) that still fail a check
 
 
+def on_cluster(runtime: RuntimeOptions, cluster: ClusterOptions):
+    """The runtime and synthesizer of a run: locally (None: the pipeline loads the networks) or, with
+    --ray, the workers' runtime and a synthesizer that sends the batches to them."""
+    if cluster.ray is None:
+        if cluster.workers != 1 or cluster.gpus_per_worker:
+            raise InvalidOptionError("--workers and --gpus-per-worker need --ray")
+        return runtime, None
+    from ..cluster.workers import RaySynthesizer, connect, worker_runtime
+
+    runtime = worker_runtime(runtime, cluster)
+    connect(cluster)
+    return runtime, RaySynthesizer(runtime, cluster)
+
+
 class BatchRunner:
     def __init__(
         self,
@@ -103,17 +117,22 @@ class BatchRunner:
         cache: SegmentCache | None = None,
         inputs: tuple[Path, ...] = (),
         window: int | None = None,
+        cluster: ClusterOptions = ClusterOptions(),
     ):
         """``inputs``: the input files, which no output may overwrite; ``window``: items rendered together
-        (default --batch-size; `bark book` renders one chapter at a time, so one chapter's audio is held).
+        (default --batch-size; `bark book` renders one chapter at a time, so one chapter's audio is held);
+        ``cluster``: with ``ray`` set, the stage batches run on a Ray cluster's workers (cluster/).
         Raises OutputError, before any work, when the state directory or the manifest cannot be written."""
         self.out_dir, self.fmt, self.generation, self.render, self.out = out_dir, fmt, generation, render, out
         self.quality = quality
         self.force, self.subtitles, self.log, self.progress = force, subtitles, log, progress
+        # The same windows on a Ray cluster as here: which segments share a batch decides their last bits
+        # (padding changes the sums' order), so the bytes stay a local run's whatever the number of workers.
         self.window = window or render.batch_size
         self.model = runtime.model
         cache = None if render.no_cache else cache or SegmentCache()
-        self.pipeline = Pipeline(runtime, cache, progress, reuse=not force, retakes=quality.retakes)
+        runtime, synthesizer = on_cluster(runtime, cluster)
+        self.pipeline = Pipeline(runtime, cache, progress, reuse=not force, synthesizer=synthesizer, retakes=quality.retakes)
         self.manifest = manifest or out_dir / "manifest.jsonl"
         self.state = out_dir / STATE_DIR
         for directory in (self.state, self.state / "locks", self.state / "done"):
@@ -298,6 +317,7 @@ def batch(
     out: OutputOptions = OutputOptions(),
     log: Callable[[dict], None] = lambda event: None,
     progress: Progress = NullProgress(),
+    cluster: ClusterOptions = ClusterOptions(),
 ) -> Summary:
     """Render every item of ``inputs`` (text files, JSONL, "-" for stdin; see batch/inputs.py) into
     ``out_dir``; ``log`` gets one event per item. Items that fail are counted, the others rendered."""
@@ -312,6 +332,6 @@ def batch(
         raise OutputError(f"cannot create --out-dir {out_dir}: {exc.strerror or exc}") from exc
     runner = BatchRunner(
         out_dir, fmt, generation, runtime, render, out, quality, force=force, subtitles=subtitles, manifest=manifest,
-        log=log, progress=progress, inputs=tuple(Path(p) for p in inputs if p != "-"),
+        log=log, progress=progress, inputs=tuple(Path(p) for p in inputs if p != "-"), cluster=cluster,
     )  # fmt: skip
     return runner.run(items)

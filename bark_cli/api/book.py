@@ -29,7 +29,9 @@ import numpy as np
 
 from ..batch.cache import content_key
 from ..errors import InvalidOptionError, OutputError
-from ..options import BookOptions, GenerationOptions, OutputOptions, QualityOptions, RenderOptions, RuntimeOptions
+from ..options import (
+    BookOptions, ClusterOptions, GenerationOptions, OutputOptions, QualityOptions, RenderOptions, RuntimeOptions,
+)  # fmt: skip
 from ..progress import NullProgress, Progress
 from ..schema import key_values
 
@@ -176,6 +178,7 @@ def book(
     out: OutputOptions = OutputOptions(),
     log: Callable[[dict], None] = lambda event: None,
     progress: Progress = NullProgress(),
+    cluster: ClusterOptions = ClusterOptions(),
 ) -> BookSummary:
     """Render the book at ``path`` into the M4B ``output``, or a file per chapter in ``split``. ``log``
     gets an event per chapter ("chapter"), per levelled chapter ("levels") and for the output ("book")."""
@@ -209,7 +212,7 @@ def book(
         voice = generation.voice or default_voice(parsed.language)
         resolve_voice(voice)  # a bad --voice is one error (exit 3) before any work, not a failure per chapter
         generation = dataclasses.replace(generation, voice=voice)
-        files = _render(path, chapters, summary, work, force, generation, runtime, render, quality, log, progress)
+        files = _render(path, chapters, summary, work, force, generation, runtime, render, quality, log, progress, cluster)
         if summary.failed:
             log({"event": "book", "status": "not assembled", "output": summary.output})
             return summary
@@ -264,8 +267,9 @@ def _assembled(record: Path, key: str, directory: Path) -> list[str] | None:
     return files if all((directory / f).is_file() for f in files) else None
 
 
-def _render(path, chapters, summary, work, force, generation, runtime, render, quality, log, progress) -> list[Path]:
-    """Render the chapters into ``work`` with the batch machinery; their files, in order."""
+def _render(path, chapters, summary, work, force, generation, runtime, render, quality, log, progress, cluster) -> list[Path]:
+    """Render the chapters into ``work`` with the batch machinery; their files, in order. One chapter at a
+    time (its audio alone is held); on a Ray cluster too, its batches spread over the workers."""
     from ..audio.formats import audio_format
     from ..batch.inputs import Item
     from .batch import BatchRunner
@@ -302,7 +306,7 @@ def _render(path, chapters, summary, work, force, generation, runtime, render, q
     fmt = audio_format(Path(f"chapter.{CHAPTER_FORMAT}"))
     runner = BatchRunner(
         work, fmt, generation, runtime, render, OutputOptions(), quality, force=force, manifest=work / "manifest.jsonl",
-        log=on_item, progress=progress, inputs=(path,), window=1,
+        log=on_item, progress=progress, inputs=(path,), window=1, cluster=cluster,
     )  # fmt: skip
     result = runner.run(items)
     summary.segments_generated, summary.segments_cached = result.segments_generated, result.segments_cached

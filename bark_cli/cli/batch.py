@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..batch.inputs import BY_CHOICES
-from ..options import GenerationOptions, OutputOptions, QualityOptions, RenderOptions, RuntimeOptions
+from ..options import ClusterOptions, GenerationOptions, OutputOptions, QualityOptions, RenderOptions, RuntimeOptions
 from .parameters import Quiet, Verbose, completing, with_options
 from .reporting import printable, progress_display, reporting_errors
 
@@ -50,7 +50,7 @@ def _logger(log_format: str, quiet: bool, progress):
     return log
 
 
-@with_options(RuntimeOptions, GenerationOptions, RenderOptions, QualityOptions, OutputOptions)
+@with_options(RuntimeOptions, GenerationOptions, RenderOptions, QualityOptions, OutputOptions, ClusterOptions)
 def batch(
     inputs: Annotated[list[str], typer.Argument(help="Text files (a line per item, or --by file), .jsonl files, or - for stdin.")],
     out_dir: Annotated[Path, typer.Option("--out-dir", "-d", help="Directory for the outputs.", rich_help_panel=BATCH)],
@@ -100,12 +100,12 @@ def batch(
             raise InvalidOptionError(f"--subtitles must be srt or vtt, got {subtitles!r}")
         runtime, generation = build(RuntimeOptions, options), build(GenerationOptions, options)
         render, out = build(RenderOptions, options), build(OutputOptions, options)
-        quality = build(QualityOptions, options)
+        quality, cluster = build(QualityOptions, options), build(ClusterOptions, options)
         with progress_display(quiet) as progress:
             log = _logger(log_format, quiet, progress)
             summary = api.batch(
                 inputs, out_dir, by=by, force=force, subtitles=subtitles, manifest=manifest, generation=generation,
-                runtime=runtime, render=render, quality=quality, out=out, log=log, progress=progress,
+                runtime=runtime, render=render, quality=quality, out=out, log=log, progress=progress, cluster=cluster,
             )  # fmt: skip
             if not quiet:
                 log({"event": "summary", **vars(summary), "real_time_factor": summary.real_time_factor})

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..options import BookOptions, GenerationOptions, OutputOptions, QualityOptions, RenderOptions, RuntimeOptions
+from ..options import BookOptions, ClusterOptions, GenerationOptions, OutputOptions, QualityOptions, RenderOptions, RuntimeOptions
 from .parameters import Quiet, Verbose, with_options
 from .reporting import printable, progress_display, reporting_errors
 
@@ -93,7 +93,7 @@ def _logger(log_format: str, quiet: bool, progress):
     return log
 
 
-@with_options(BookOptions, RuntimeOptions, GenerationOptions, RenderOptions, QualityOptions, OutputOptions)
+@with_options(BookOptions, RuntimeOptions, GenerationOptions, RenderOptions, QualityOptions, OutputOptions, ClusterOptions)
 def book(
     path: Annotated[Path, typer.Argument(help="The book: .epub, .md/.markdown, or plain text.", show_default=False)],
     output: Annotated[
@@ -140,12 +140,12 @@ def book(
             return
         runtime, generation = build(RuntimeOptions, options), build(GenerationOptions, options)
         render, out = build(RenderOptions, options), build(OutputOptions, options)
-        quality = build(QualityOptions, options)
+        quality, cluster = build(QualityOptions, options), build(ClusterOptions, options)
         with progress_display(quiet) as progress:
             log = _logger(log_format, quiet, progress)
             summary = api.book(
                 path, output, split=split, work_dir=work_dir, force=force, options=book_options, generation=generation,
-                runtime=runtime, render=render, quality=quality, out=out, log=log, progress=progress,
+                runtime=runtime, render=render, quality=quality, out=out, log=log, progress=progress, cluster=cluster,
             )  # fmt: skip
             if not quiet and not summary.locked:
                 log({

@@ -1,0 +1,122 @@
+"""Throughput of the stage batches on Ray workers (bark_cli/cluster/), and the overhead Ray adds per batch.
+
+    python bench/bench_ray.py                         # the tiny test checkpoint, CPU workers, 1 and 2 workers
+    python bench/bench_ray.py --model DIR --batches 8 --batch-size 4 --json out.json
+    python bench/bench_ray.py --gpus-per-worker 0.25 --workers 1 2 4   # on a GPU machine
+
+Per-batch overhead: the same batch generated in this process (`Synthesizer.generate`, the local path) and
+as one round trip to one idle actor (`BarkWorker.generate`: arguments pickled, scheduled, results and audio
+sent back); the difference is what Ray costs a batch. Throughput: ``--batches`` batches sent at once
+through `RaySynthesizer.generate_many`, as `bark batch --ray` sends a round, for each worker count. A local
+Ray of its own (``num_cpus`` = the largest worker count); torch on one thread per process, as Ray gives an
+actor with one CPU, so the numbers compare. Each worker count starts fresh actors; their loading is timed
+apart and not counted in the throughput.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+
+def batches(n: int, size: int):
+    from tiny_bark import VOCAB_WORDS
+
+    from bark_cli.pipeline import Segment
+
+    def text(i: int) -> str:
+        return " ".join(VOCAB_WORDS[(i * 7 + k) % len(VOCAB_WORDS)] for k in range(6)) + "."
+
+    return [[Segment(text(b * size + i), None, b * size + i) for i in range(size)] for b in range(n)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", help="checkpoint directory (default: the tiny test checkpoint)")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--gpus-per-worker", type=float, default=0.0)
+    parser.add_argument("--batches", type=int, default=8)
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--max-seconds", type=float, default=1.0)
+    parser.add_argument("--repeats", type=int, default=5, help="round trips timed for the overhead")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+
+    import ray
+    import torch
+
+    from bark_cli.cluster.workers import BarkWorker, RaySynthesizer
+    from bark_cli.options import ClusterOptions, GenerationOptions, RuntimeOptions
+    from bark_cli.pipeline import Synthesizer
+
+    torch.set_num_threads(1)
+    model = args.model
+    if model is None:
+        from tiny_bark import build_tiny_bark
+
+        model = str(build_tiny_bark(Path(tempfile.mkdtemp(prefix="bench-ray-"))))
+    device = "cuda" if args.gpus_per_worker > 0 else "cpu"
+    runtime = RuntimeOptions(model=model, device=device, threads=1 if device == "cpu" else None)
+    options = GenerationOptions(max_seconds=args.max_seconds)
+    work = batches(args.batches, args.batch_size)
+    ray.init(num_cpus=max(args.workers), log_to_driver=False, include_dashboard=False, logging_level="ERROR")
+    result: dict = {"model": model, "device": device, "batch_size": args.batch_size, "batches": args.batches,
+                    "cpus": os.cpu_count(), "load_average": os.getloadavg()[0]}  # fmt: skip
+
+    # Overhead per batch: local generate against one round trip to an idle actor, same batch, same threads.
+    local = Synthesizer.load(runtime)
+    local.generate(work[0], options)  # warm-up
+    local_times, ray_times = [], []
+    actor = ray.remote(BarkWorker).options(num_cpus=1, num_gpus=args.gpus_per_worker).remote(runtime)
+    ray.get(actor.generate.remote(work[0], options))  # warm-up (and loading)
+    for _ in range(args.repeats):
+        started = time.perf_counter()
+        local.generate(work[0], options)
+        local_times.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        ray.get(actor.generate.remote(work[0], options))
+        ray_times.append(time.perf_counter() - started)
+    ray.kill(actor)
+    del local
+    result["local_batch_s"] = statistics.median(local_times)
+    result["ray_batch_s"] = statistics.median(ray_times)
+    result["overhead_s"] = result["ray_batch_s"] - result["local_batch_s"]
+    print(
+        f"one batch of {args.batch_size}: {result['local_batch_s'] * 1000:.0f} ms here, {result['ray_batch_s'] * 1000:.0f} ms "
+        f"through an actor: {result['overhead_s'] * 1000:.1f} ms of Ray per batch (median of {args.repeats})",
+        file=sys.stderr,
+    )
+
+    result["runs"] = []
+    for workers in args.workers:
+        synthesizer = RaySynthesizer(runtime, ClusterOptions(ray="local", workers=workers, gpus_per_worker=args.gpus_per_worker))
+        started = time.perf_counter()
+        ray.get([a.decode.remote(__import__("numpy").zeros((8, 1), dtype="int64")) for a in synthesizer.actors])
+        loading = time.perf_counter() - started
+        started = time.perf_counter()
+        segments = sum(len(r) for r in synthesizer.generate_many([(b, options) for b in work]))
+        seconds = time.perf_counter() - started
+        run = {"workers": workers, "load_s": loading, "seconds": seconds, "segments_per_s": segments / seconds}
+        result["runs"].append(run)
+        print(f"{workers} worker(s): {segments} segments in {seconds:.2f} s, {run['segments_per_s']:.2f} segments/s "
+              f"(loading {loading:.1f} s apart)", file=sys.stderr)  # fmt: skip
+        for a in synthesizer.actors:
+            ray.kill(a)
+    ray.shutdown()
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
