@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..constants import SAMPLE_RATE
+from ..quality.checks import level_dbfs
 from .extras import require
 
 TRUE_PEAK_OVERSAMPLING = 4  # ITU-R BS.1770-4 annex 2: 4x oversampling at 48 kHz and below
@@ -54,7 +55,8 @@ def true_peak(audio: np.ndarray) -> float:
 
 
 def rms(audio: np.ndarray) -> float:
-    return _db(float(np.sqrt(np.mean(np.square(audio, dtype=np.float64))))) if len(audio) else SILENCE_DB
+    level = level_dbfs(audio)  # the quality gate's measure; -inf for silence, which reports show as SILENCE_DB
+    return level if math.isfinite(level) else SILENCE_DB
 
 
 def peak(audio: np.ndarray) -> float:

@@ -127,13 +127,14 @@ def measure(
     the ``semantic`` tokens (T,) or the semantic token cap ``max_tokens`` are None without them."""
     seconds = len(audio) / sample_rate
     active, longest = activity(audio, sample_rate)
+    level = level_dbfs(audio)  # -inf for silence or no samples
     measures: dict[str, float | bool | None] = {
         "seconds": round(seconds, 3),
         "estimate_seconds": None,
         "expected_seconds": None,  # the estimate, or the cap when shorter
         "duration_ratio": None,  # seconds / max(expected, MIN_ESTIMATE_SECONDS)
         "ended": None,
-        "level_dbfs": round(float(level_dbfs(audio)), 2) if audio.size and np.any(audio) else None,
+        "level_dbfs": round(float(level), 2) if np.isfinite(level) else None,
         "active_share": round(active, 4),
         "longest_silence": round(longest, 3),
         "loop_share": None,
