@@ -111,6 +111,14 @@ class ServerError(BarkError):
     meaning = "bark serve: the server failed or vanished mid-request (or cannot start)"
 
 
+class ClusterError(BarkError):
+    """`--ray`: the Ray cluster cannot be reached, or it failed (workers died past their restarts, the head
+    went away) in the middle of the run."""
+
+    exit_code = 13
+    meaning = "--ray: the Ray cluster cannot be reached or failed mid-run (rerun to resume)"
+
+
 class Terminated(BaseException):
     """SIGTERM (``timeout``, systemd, ``kill``): the run stops and cleans up as after Ctrl-C.
 
@@ -136,7 +144,8 @@ EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 
 _CODED = (
     BarkError, UsageError, VoiceError, WeightsNotFoundError, DeviceError, OutputError, BatchItemsFailed,
-    QualityFlagged, BookInputError, MissingExtraError, PlaybackError, ServerError, OutputClosedError, Terminated,
+    QualityFlagged, BookInputError, MissingExtraError, PlaybackError, ServerError, ClusterError, OutputClosedError,
+    Terminated,
 )  # fmt: skip
 EXIT_CODES: list[tuple[int, str]] = sorted(
     [(EXIT_OK, "success"), (EXIT_INTERRUPTED, "interrupted (Ctrl-C); no partial output is left")]

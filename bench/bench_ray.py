@@ -11,6 +11,11 @@ through `RaySynthesizer.generate_many`, as `bark batch --ray` sends a round, for
 Ray of its own (``num_cpus`` = the largest worker count); torch on one thread per process, as Ray gives an
 actor with one CPU, so the numbers compare. Each worker count starts fresh actors; their loading is timed
 apart and not counted in the throughput.
+
+`bark batch` of one-segment items (the catalogue case): ``--batches`` x ``--batch-size`` items of one
+sentence each, ``--batch-size`` items per window, through `BatchRunner` (files written, no cache), here and
+on each worker count. A window is then one batch, so the throughput comes from the windows kept in flight
+(2 per worker, pipeline/rounds.py). The actors are loaded by a first, untimed run of other items.
 """
 
 from __future__ import annotations
@@ -38,6 +43,38 @@ def batches(n: int, size: int):
         return " ".join(VOCAB_WORDS[(i * 7 + k) % len(VOCAB_WORDS)] for k in range(6)) + "."
 
     return [[Segment(text(b * size + i), None, b * size + i) for i in range(size)] for b in range(n)]
+
+
+def items_file(path: Path, n: int, start: int) -> Path:
+    """``n`` one-sentence items, numbered from ``start`` (a warm-up uses other texts than the timed run)."""
+    from tiny_bark import VOCAB_WORDS
+
+    words = lambda i: " ".join(VOCAB_WORDS[(i * 7 + k) % len(VOCAB_WORDS)] for k in range(6)) + "."  # noqa: E731
+    path.write_text("".join(f"{words(start + i)}\n" for i in range(n)))
+    return path
+
+
+def batch_items(runtime, cluster, n: int, batch_size: int, max_seconds: float, where: Path) -> dict:
+    """Seconds for `bark batch` of ``n`` one-segment items, after a warm-up run that loads the networks."""
+    from bark_cli.api.batch import BatchRunner
+    from bark_cli.audio.formats import STDOUT, audio_format
+    from bark_cli.batch.inputs import read_items
+    from bark_cli.options import GenerationOptions, QualityOptions, RenderOptions
+
+    runner = BatchRunner(
+        where, audio_format(STDOUT, None, False), GenerationOptions(max_seconds=max_seconds), runtime,
+        RenderOptions(batch_size=batch_size, no_cache=True), quality=QualityOptions(retakes=0), cluster=cluster,
+    )  # fmt: skip
+    warm = items_file(where.with_suffix(".warm.txt"), batch_size * max(cluster.workers, 1) * 2, start=10_000)
+    before = runner.run(read_items([str(warm)], None, "wav")).rendered  # the runner's summary counts on
+    items = items_file(where.with_suffix(".txt"), n, start=0)
+    started = time.perf_counter()
+    rendered = runner.run(read_items([str(items)], None, "wav")).rendered - before
+    seconds = time.perf_counter() - started
+    synthesizer = runner.pipeline.synthesizer
+    for actor in getattr(synthesizer, "_actors", None) or []:
+        __import__("ray").kill(actor)
+    return {"items": rendered, "seconds": seconds, "items_per_s": rendered / seconds, "in_flight": runner.in_flight}
 
 
 def main() -> None:
@@ -112,6 +149,19 @@ def main() -> None:
               f"(loading {loading:.1f} s apart)", file=sys.stderr)  # fmt: skip
         for a in synthesizer.actors:
             ray.kill(a)
+
+    from bark_cli.options import ClusterOptions as Cluster
+
+    scratch = Path(tempfile.mkdtemp(prefix="bench-ray-items-"))
+    n = args.batches * args.batch_size
+    result["items"] = {"local": batch_items(runtime, Cluster(), n, args.batch_size, args.max_seconds, scratch / "local")}
+    for workers in args.workers:
+        cluster = Cluster(ray="auto", workers=workers, gpus_per_worker=args.gpus_per_worker)
+        result["items"][f"{workers}"] = batch_items(runtime, cluster, n, args.batch_size, args.max_seconds, scratch / f"w{workers}")
+    for name, run in result["items"].items():
+        print(f"bark batch, {run['items']} one-segment items, {'here' if name == 'local' else name + ' worker(s)'}: "
+              f"{run['seconds']:.2f} s, {run['items_per_s']:.2f} items/s ({run['in_flight']} windows in flight)",
+              file=sys.stderr)  # fmt: skip
     ray.shutdown()
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")

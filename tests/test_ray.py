@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -60,6 +61,20 @@ def test_workers_need_ray(tiny_checkpoint, tmp_path):
     items = items_file(tmp_path / "items.txt", 1)
     result = runner.invoke(app, ["batch", str(items), "-d", str(tmp_path / "out"), "--model", str(tiny_checkpoint), "--workers", "2"])
     assert result.exit_code == 2 and "--ray" in result.output
+
+
+def test_unreachable_cluster_one_line_at_once(tiny_checkpoint, tmp_path):
+    """An address nothing listens on: exit 13 with one line saying what to do, from the probe before ray.init
+    (which would retry for minutes, logging to stderr)."""
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    items = items_file(tmp_path / "items.txt", 1)
+    result = runner.invoke(app, ["batch", str(items), "-d", str(tmp_path / "out"), "--model", str(tiny_checkpoint), "--ray", f"127.0.0.1:{port}"])
+    assert result.exit_code == 13
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith(f"bark: error: --ray 127.0.0.1:{port}: no Ray cluster answers there") and "ray start --head" in line
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
 def test_same_bytes_and_log_as_a_local_run(tiny_checkpoint, tmp_path):
@@ -140,6 +155,47 @@ def test_book_on_ray_as_locally(cluster, tiny_checkpoint, tmp_path):
     local, remote = sorted((tmp_path / "local").glob("*.wav")), sorted((tmp_path / "ray").glob("*.wav"))
     assert [p.name for p in remote] == [p.name for p in local] and len(local) == 3
     assert [p.read_bytes() for p in remote] == [p.read_bytes() for p in local]
+
+
+def test_one_segment_items_keep_every_worker_busy(cluster, tiny_checkpoint, tmp_path):
+    """Items of one segment, --batch-size 1: each window is one batch, so the driver renders several windows at
+    once (pipeline/rounds.py) and both workers have batches; the files are a local run's."""
+    from bark_cli.api.batch import BatchRunner
+    from bark_cli.audio.formats import STDOUT, audio_format
+    from bark_cli.batch.inputs import read_items
+    from bark_cli.options import ClusterOptions, GenerationOptions, QualityOptions, RenderOptions, RuntimeOptions
+
+    items = items_file(tmp_path / "items.txt", 6)
+    runs = {}
+    for name, where in (("local", ClusterOptions()), ("ray", ClusterOptions(ray="auto", workers=2))):
+        runner_ = BatchRunner(
+            tmp_path / name, audio_format(STDOUT, None, False), GenerationOptions(max_seconds=1.0),
+            RuntimeOptions(model=str(tiny_checkpoint)), RenderOptions(batch_size=1, no_cache=True), quality=QualityOptions(retakes=0),
+            cluster=where,
+        )  # fmt: skip
+        runs[name] = runner_
+        assert runner_.run(read_items([str(items)], None, "wav")).rendered == 6
+    synthesizer = runs["ray"].pipeline.synthesizer
+    assert runs["ray"].in_flight == 4 and synthesizer.most_in_flight >= 2
+    assert all(sent >= 2 for sent in synthesizer.batches), synthesizer.batches
+    assert outputs(tmp_path / "ray") == outputs(tmp_path / "local")
+
+
+def test_retakes_give_the_same_bytes_and_log_on_any_number_of_workers(cluster, endless_checkpoint, tmp_path):
+    """Every take of the endless checkpoint runs away and is retaken: locally, on 1 worker and on 2, the files,
+    the per-item lines (retaken, flagged_segments) and the summary are the same."""
+    items = items_file(tmp_path / "items.txt", 4, sentences=2)
+    common = [str(items), "--model", str(endless_checkpoint), "--batch-size", "2", "--max-seconds", "3",
+              "--segment-seconds", "1", "--retakes", "1", "--log-format", "json", "--no-cache"]  # fmt: skip
+    logs = {}
+    for name, extra in (("local", []), ("one", ["--ray", "auto"]), ("two", ["--ray", "auto", "--workers", "2"])):
+        result = runner.invoke(app, ["batch", "-d", str(tmp_path / name), *common, *extra])
+        assert result.exit_code == 0, result.output
+        logs[name] = events(result.output)
+    summary = [e for e in logs["local"] if e["event"] == "summary"][0]
+    assert summary["segments_retaken"] > 0
+    assert logs["one"] == logs["two"] == logs["local"]
+    assert outputs(tmp_path / "one") == outputs(tmp_path / "two") == outputs(tmp_path / "local")
 
 
 def test_only_the_cluster_module_imports_ray():

@@ -2,7 +2,7 @@
 
 `say` (api/say.py): one text into one recording. `batch` (api/batch.py): many items into a directory,
 resumable. `book` (api/book.py): a book into an M4B or a file per chapter, through batch's machinery.
-`plan`: the segments `say` would render. The renderers drive pipeline.py. `check`: the quality gate's
+`plan`: the segments `say` would render. The renderers drive pipeline/. `check`: the quality gate's
 audio checks on a file rendered earlier.
 """
 

@@ -4,7 +4,7 @@ Before anything renders, every item's files are placed and checked (batch/output
 symlinks resolved; away from bark's own files and the inputs; no two items on one file). Then, for each
 window of ``--batch-size`` items: take each item's lock (another run holding it: "locked"), skip items
 whose output already matches their inputs ("skipped"), plan the rest into segments, and hand them all to
-the pipeline as one set of recordings (pipeline.py: the cache, the first segments that become voices,
+the pipeline as one set of recordings (pipeline/: the cache, the first segments that become voices,
 shared stage batches). Each item is written atomically as soon as its last segment is done, with a record
 in OUT_DIR/.bark/ naming its inputs. Whatever goes wrong with one item (its text, voice, files, lock, a
 full disk) fails that item alone; a damaged record counts as missing.
@@ -117,21 +117,24 @@ class BatchRunner:
         cache: SegmentCache | None = None,
         inputs: tuple[Path, ...] = (),
         window: int | None = None,
+        in_flight: int | None = None,
         cluster: ClusterOptions = ClusterOptions(),
     ):
         """``inputs``: the input files, which no output may overwrite; ``window``: items rendered together
         (default --batch-size; `bark book` renders one chapter at a time, so one chapter's audio is held);
+        ``in_flight``: windows rendered at once (default: one here, a few per worker on a Ray cluster);
         ``cluster``: with ``ray`` set, the stage batches run on a Ray cluster's workers (cluster/).
         Raises OutputError, before any work, when the state directory or the manifest cannot be written."""
         self.out_dir, self.fmt, self.generation, self.render, self.out = out_dir, fmt, generation, render, out
         self.quality = quality
         self.force, self.subtitles, self.log, self.progress = force, subtitles, log, progress
-        # The same windows on a Ray cluster as here: which segments share a batch decides their last bits
-        # (padding changes the sums' order), so the bytes stay a local run's whatever the number of workers.
+        # The same windows on a Ray cluster as here: which segments share a batch can move their last bits
+        # (pipeline/__init__.py), so the bytes stay a local run's whatever the number of workers.
         self.window = window or render.batch_size
         self.model = runtime.model
         cache = None if render.no_cache else cache or SegmentCache()
         runtime, synthesizer = on_cluster(runtime, cluster)
+        self.in_flight = in_flight or (synthesizer.windows if synthesizer is not None else 1)
         self.pipeline = Pipeline(runtime, cache, progress, reuse=not force, synthesizer=synthesizer, retakes=quality.retakes)
         self.manifest = manifest or out_dir / "manifest.jsonl"
         self.state = out_dir / STATE_DIR
@@ -145,6 +148,7 @@ class BatchRunner:
         self.files: dict[int, ItemFiles] = {}
         self.manifest_failed = False
         self.summary = Summary()
+        self._holding: list | None = None  # where _finish keeps the lines of a window not yet rendering
 
     # --- per item ------------------------------------------------------------------------------------
     def _item_key(self, item: Item, voice, options: GenerationOptions, fmt: AudioFormat) -> str:
@@ -177,6 +181,9 @@ class BatchRunner:
         return None
 
     def _finish(self, item: Item, status: str, **details) -> None:
+        if self._holding is not None:  # a window behind the one rendering: logged when its turn comes (run)
+            self._holding.append((item, status, details))
+            return
         setattr(self.summary, status, getattr(self.summary, status) + 1)
         event = {"event": "item", "item": item.number, "source": item.source, "output": item.output, "status": status}
         event.update(details)
@@ -264,6 +271,21 @@ class BatchRunner:
         finally:
             work.lock.release()
 
+    def _add(self, work: _Work, i: int, result) -> None:
+        """Segment ``i`` of ``work`` is done: join it, report it, and write the item after its last one."""
+        work.chunks.extend(work.joiner.add(result.audio, work.segments[i].paragraph_end))
+        work.generated += not result.cached
+        work.retaken += result.takes > 1
+        if result.report is not None and not result.report.passed:
+            work.flagged.append(i)
+            log_flagged(i, work.segments[i].text, result, f"item {work.item.number}: ")
+        if i == len(work.segments) - 1:
+            self._write(work)
+
+    def _release(self, lines: list[tuple]) -> None:
+        for item, status, details in lines:
+            self._finish(item, status, **details)
+
     def run(self, items: list[Item]) -> Summary:
         self.summary.items = len(items)
         for item in items:  # every item's files, before anything renders
@@ -272,28 +294,39 @@ class BatchRunner:
                     self.files[item.number] = self.plan.claim(item, self.subtitles)
                 except ValueError as exc:
                     item.error = str(exc)
-        window = self.window
+        window, span = self.window, self.window * self.in_flight
         self.progress.start("items", len(items), "items")
-        for start in range(0, len(items), window):
-            chunk = items[start : start + window]
-            works = [w for w in (self._start(item) for item in chunk) if w is not None]
+        for start in range(0, len(items), span):
+            # ``in_flight`` windows at once (on a Ray cluster), rendered as if one after the other
+            # (pipeline/rounds.py): a window's items are started, and their lines logged, when the windows
+            # before it are done, as a run of one window at a time logs them.
+            works, windows, held = [], [], []
             try:
-                for r, i, result in self.pipeline.render([w.recording for w in works], self.render.batch_size):
-                    work = works[r]
-                    work.chunks.extend(work.joiner.add(result.audio, work.segments[i].paragraph_end))
-                    work.generated += not result.cached
-                    work.retaken += result.takes > 1
-                    if result.report is not None and not result.report.passed:
-                        work.flagged.append(i)
-                        log_flagged(i, work.segments[i].text, result, f"item {work.item.number}: ")
-                    if i == len(work.segments) - 1:
-                        self._write(work)
+                for w, begin in enumerate(range(start, min(start + span, len(items)), window)):
+                    held.append([])
+                    self._holding = held[w] if w else None
+                    for item in items[begin : begin + window]:
+                        work = self._start(item)
+                        if work is not None:
+                            works.append(work)
+                            windows.append(w)
+                self._holding = None
+                released = 0  # the windows whose held lines are logged
+                recordings = [w.recording for w in works]
+                for r, i, result in self.pipeline.render(recordings, self.render.batch_size, windows=windows):
+                    while released <= windows[r]:
+                        self._release(held[released])
+                        released += 1
+                    self._add(works[r], i, result)
+                for lines in held[released:]:
+                    self._release(lines)
             except BaseException:
+                self._holding = None
                 for w in works:
                     if w.lock.is_locked:
                         w.lock.release()
                 raise
-            self.progress.advance("items", len(chunk))
+            self.progress.advance("items", min(span, len(items) - start))
         self.progress.finish("items")
         stats = self.pipeline.stats
         self.summary.segments_generated, self.summary.segments_cached = stats.generated, stats.cached

@@ -269,7 +269,8 @@ def _assembled(record: Path, key: str, directory: Path) -> list[str] | None:
 
 def _render(path, chapters, summary, work, force, generation, runtime, render, quality, log, progress, cluster) -> list[Path]:
     """Render the chapters into ``work`` with the batch machinery; their files, in order. One chapter at a
-    time (its audio alone is held); on a Ray cluster too, its batches spread over the workers."""
+    time (its audio alone is held), on a Ray cluster too: a chapter's round is many batches, spread over
+    the workers."""
     from ..audio.formats import audio_format
     from ..batch.inputs import Item
     from .batch import BatchRunner
@@ -306,7 +307,7 @@ def _render(path, chapters, summary, work, force, generation, runtime, render, q
     fmt = audio_format(Path(f"chapter.{CHAPTER_FORMAT}"))
     runner = BatchRunner(
         work, fmt, generation, runtime, render, OutputOptions(), quality, force=force, manifest=work / "manifest.jsonl",
-        log=on_item, progress=progress, inputs=(path,), window=1, cluster=cluster,
+        log=on_item, progress=progress, inputs=(path,), window=1, in_flight=1, cluster=cluster,
     )  # fmt: skip
     result = runner.run(items)
     summary.segments_generated, summary.segments_cached = result.segments_generated, result.segments_cached

@@ -1,7 +1,8 @@
 """Ray actors that generate stage batches, and the driver's `RaySynthesizer` that feeds them.
 
-Determinism: every row of a batch samples from its own generator seeded by its segment (pipeline.py), so a
-batch's codes are the same whichever worker runs it, and however the batches are split between workers.
+Determinism: every row of a batch samples from its own generator seeded by its segment
+(pipeline/segments.py), so a batch's codes are the same whichever worker runs it, and however the batches
+are split between workers.
 Faults: an actor killed mid-batch is restarted (``max_restarts``) and its batch sent again
 (``max_task_retries``); the driver only ever sees each batch's results once.
 """
@@ -9,19 +10,21 @@ Faults: an actor killed mid-batch is restarted (``max_restarts``) and its batch 
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Iterator
 from dataclasses import replace
 
 import numpy as np
 
-from ..errors import BarkError, DeviceError, MissingExtraError
+from ..errors import BarkError, ClusterError, DeviceError, MissingExtraError
 from ..options import ClusterOptions, GenerationOptions, RuntimeOptions
 from ..progress import NullProgress, Progress
 from ..text.normalize import text_token_ids
 
 INSTALL = "pip install 'bark-cli[ray]'"
 RESTARTS = 3  # times a worker that died is started again (and its batch retried) before the run fails
-MAX_IN_FLIGHT = 1 << 30  # batches sent before the first result is awaited: all of a round (Ray queues them)
+WINDOWS_PER_WORKER = 2  # windows of `bark batch` rendered at once, per worker: one running, one queued
+PROBE_SECONDS = 5.0  # how long an address given to --ray may take to accept a connection
 CPUS_PER_WORKER = 1  # Ray CPUs an actor reserves (its torch threads follow --threads)
 
 
@@ -33,12 +36,31 @@ def _ray():
     return ray
 
 
+def _first_line(exc: object) -> str:
+    """Ray's messages run to many lines (tracebacks, hints); ours are one."""
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _reachable(address: str) -> bool:
+    """Whether HOST:PORT (or ray://HOST:PORT) takes a TCP connection within PROBE_SECONDS: ray.init itself
+    retries an unreachable address for minutes, logging to stderr all the while."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=PROBE_SECONDS).close()
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def connect(cluster: ClusterOptions) -> None:
     """Join the cluster ``cluster.ray`` names (or start a local one), with Ray's own logs kept off stdout."""
     ray = _ray()
+    address = None if cluster.ray == "local" else cluster.ray
+    what = "start one with `ray start --head`, or use --ray local for a Ray of its own on this machine"
+    if address not in (None, "auto") and not _reachable(address):
+        raise ClusterError(f"--ray {cluster.ray}: no Ray cluster answers there within {PROBE_SECONDS:g} s; {what}")
     if ray.is_initialized():  # already joined by this process (a test, a notebook): use it
         return
-    address = None if cluster.ray == "local" else cluster.ray
     try:
         # log_to_driver off: the workers' prints and logs stay in Ray's log files, never on our stdout.
         ray.init(
@@ -46,7 +68,7 @@ def connect(cluster: ClusterOptions) -> None:
             configure_logging=True,
         )  # fmt: skip
     except (ConnectionError, RuntimeError, ValueError) as exc:
-        raise BarkError(f"--ray {cluster.ray}: cannot reach the Ray cluster: {exc}") from exc
+        raise ClusterError(f"--ray {cluster.ray}: cannot reach the Ray cluster ({_first_line(exc)}); {what}") from exc
 
 
 def worker_runtime(runtime: RuntimeOptions, cluster: ClusterOptions) -> RuntimeOptions:
@@ -78,16 +100,19 @@ class BarkWorker:
 
 class RaySynthesizer:
     """Stands for pipeline.Synthesizer on the driver: the tokenizer here, the networks on ``workers`` actors,
-    both loaded on first use; ``generate_many`` sends every batch at once, round robin over the workers."""
+    both loaded on first use. ``generate_many`` sends every batch of a round at once, each to the worker with
+    the fewest batches in hand, and hands back the results in the order sent."""
 
     def __init__(self, runtime: RuntimeOptions, cluster: ClusterOptions):
         self.runtime, self.cluster = runtime, cluster
         self._tokenizer = None
-        # Every batch the pipeline can form at once is sent at once (pipeline.Pipeline._fill), so which
-        # segments share a batch never depends on the number of workers (nor on which finishes first).
-        self.parallel = MAX_IN_FLIGHT
+        # `bark batch` renders this many windows at once (pipeline/rounds.py), so that a worker has a batch
+        # queued behind the one it runs even when each window's round is one batch (one-segment items).
+        self.windows = WINDOWS_PER_WORKER * cluster.workers
         self._actors: list | None = None
-        self._next = 0  # the actor that gets the next batch (round robin)
+        self.in_hand: list[int] = [0] * cluster.workers  # batches sent to each worker and not taken back
+        self.batches: list[int] = [0] * cluster.workers  # batches each worker was sent, in all
+        self.most_in_flight = 0  # the most batches out at once (bench/bench_ray.py, tests/test_ray.py)
 
     @property
     def actors(self) -> list:
@@ -108,10 +133,21 @@ class RaySynthesizer:
             self._tokenizer = load_tokenizer(self.runtime.model)
         return self._tokenizer
 
-    def _actor(self):
-        actor = self.actors[self._next % len(self.actors)]
-        self._next += 1
-        return actor
+    def _send(self, method: str, *args):
+        """Call ``method`` on the worker with the fewest batches in hand; (worker, reference)."""
+        actors = self.actors
+        worker = min(range(len(actors)), key=lambda k: (self.in_hand[k], self.batches[k]))
+        self.in_hand[worker] += 1
+        self.batches[worker] += 1
+        self.most_in_flight = max(self.most_in_flight, sum(self.in_hand))
+        return worker, getattr(actors[worker], method).remote(*args)
+
+    def _take(self, sent):
+        worker, ref = sent
+        try:
+            return self._get(ref)
+        finally:
+            self.in_hand[worker] -= 1
 
     def _get(self, ref):
         ray = _ray()
@@ -121,9 +157,9 @@ class RaySynthesizer:
             cause = getattr(exc, "cause", None)
             if isinstance(cause, BarkError):
                 raise type(cause)(str(cause)) from exc
-            raise BarkError(f"a Ray worker failed: {cause or exc}") from exc
+            raise BarkError(f"a Ray worker failed: {_first_line(cause or exc)}") from exc
         except ray.exceptions.RayError as exc:  # the worker died more than RESTARTS times, or the cluster went away
-            raise BarkError(f"the Ray cluster failed: {exc}") from exc
+            raise ClusterError(f"the Ray cluster failed: {_first_line(exc)}; rerun to resume") from exc
 
     def token_ids(self, text: str) -> np.ndarray:
         return text_token_ids(self.tokenizer, text)
@@ -131,16 +167,15 @@ class RaySynthesizer:
     def generate_many(
         self, batches: list[tuple[list, GenerationOptions]], progress: Progress = NullProgress()
     ) -> Iterator[list]:
-        """Send every batch at once, then hand back their results in order."""
-        refs = [self._actor().generate.remote(segments, options) for segments, options in batches]
-        for ref in refs:
-            yield self._get(ref)
+        """Send every batch now; the results are taken back, in order, as the caller asks for them."""
+        sent = [self._send("generate", segments, options) for segments, options in batches]
+        return (self._take(one) for one in sent)
 
     def generate(self, segments: list, options: GenerationOptions, progress: Progress = NullProgress()) -> list:
         return next(self.generate_many([(segments, options)], progress))
 
     def decode(self, fine: np.ndarray) -> np.ndarray:
-        return self._get(self._actor().decode.remote(fine))
+        return self._take(self._send("decode", fine))
 
     def peak_gpu_mib(self) -> float | None:
         return None
