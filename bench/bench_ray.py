@@ -35,27 +35,25 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 
 def batches(n: int, size: int):
-    from tiny_bark import VOCAB_WORDS
+    from tiny_bark import sentence
 
     from bark_cli.pipeline import Segment
 
-    def text(i: int) -> str:
-        return " ".join(VOCAB_WORDS[(i * 7 + k) % len(VOCAB_WORDS)] for k in range(6)) + "."
-
-    return [[Segment(text(b * size + i), None, b * size + i) for i in range(size)] for b in range(n)]
+    return [[Segment(sentence(b * size + i), None, b * size + i) for i in range(size)] for b in range(n)]
 
 
 def items_file(path: Path, n: int, start: int) -> Path:
     """``n`` one-sentence items, numbered from ``start`` (a warm-up uses other texts than the timed run)."""
-    from tiny_bark import VOCAB_WORDS
+    from tiny_bark import sentence
 
-    words = lambda i: " ".join(VOCAB_WORDS[(i * 7 + k) % len(VOCAB_WORDS)] for k in range(6)) + "."  # noqa: E731
-    path.write_text("".join(f"{words(start + i)}\n" for i in range(n)))
+    path.write_text("".join(f"{sentence(start + i)}\n" for i in range(n)))
     return path
 
 
 def batch_items(runtime, cluster, n: int, batch_size: int, max_seconds: float, where: Path) -> dict:
     """Seconds for `bark batch` of ``n`` one-segment items, after a warm-up run that loads the networks."""
+    import ray
+
     from bark_cli.api.batch import BatchRunner
     from bark_cli.audio.formats import STDOUT, audio_format
     from bark_cli.batch.inputs import read_items
@@ -71,9 +69,8 @@ def batch_items(runtime, cluster, n: int, batch_size: int, max_seconds: float, w
     started = time.perf_counter()
     rendered = runner.run(read_items([str(items)], None, "wav")).rendered - before
     seconds = time.perf_counter() - started
-    synthesizer = runner.pipeline.synthesizer
-    for actor in getattr(synthesizer, "_actors", None) or []:
-        __import__("ray").kill(actor)
+    for actor in getattr(runner.pipeline.synthesizer, "actors", []):  # a RaySynthesizer's; none here
+        ray.kill(actor)
     return {"items": rendered, "seconds": seconds, "items_per_s": rendered / seconds, "in_flight": runner.in_flight}
 
 

@@ -12,7 +12,7 @@ import time
 import pytest
 import soundfile
 
-from tiny_bark import VOCAB_WORDS
+from tiny_bark import sentence
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def batch(tiny_checkpoint, tmp_path):
 
 
 def items_file(path, n: int) -> None:
-    lines = [" ".join(VOCAB_WORDS[(i * 7 + k) % len(VOCAB_WORDS)] for k in range(6)) + "." for i in range(n)]
+    lines = [sentence(i) for i in range(n)]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bark_cli.cli.app import app
-from tiny_bark import VOCAB_WORDS
+from tiny_bark import VOCAB_WORDS, sentence
 
 ray = pytest.importorskip("ray")
 runner = CliRunner()
@@ -26,8 +26,7 @@ TIMINGS = ("compute_seconds", "real_time_factor", "time")  # the only fields of 
 
 
 def items_file(path: Path, n: int, sentences: int = 1) -> Path:
-    words = lambda i: " ".join(VOCAB_WORDS[(i * 7 + k) % len(VOCAB_WORDS)] for k in range(6)) + "."  # noqa: E731
-    path.write_text("\n".join(" ".join(words(i * 3 + s) for s in range(sentences)) for i in range(n)) + "\n")
+    path.write_text("\n".join(" ".join(sentence(i * 3 + s) for s in range(sentences)) for i in range(n)) + "\n")
     return path
 
 

@@ -42,6 +42,11 @@ SHARPEN = 10.0
 EOS_BOOST = 2.0
 
 
+def sentence(i: int) -> str:
+    """Six words of the tiny vocabulary, a different sentence for each ``i`` (texts for tests and benches)."""
+    return " ".join(VOCAB_WORDS[(i * 7 + k) % len(VOCAB_WORDS)] for k in range(6)) + "."
+
+
 def write_vocab(path: Path) -> None:
     letters = [chr(c) for c in range(ord("a"), ord("z") + 1)] + [chr(c) for c in range(ord("A"), ord("Z") + 1)]
     digits = [str(d) for d in range(10)]
