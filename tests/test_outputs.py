@@ -111,6 +111,8 @@ from bark_cli.errors import Terminated
 from bark_cli.signals import handling_sigterm
 
 signum = int(sys.argv[2])
+# As a terminal's foreground job has it, even when the tests run as a background job (SIGINT ignored there).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 init = soundfile.SoundFile._init_virtual_io
 def signalling(self, file):
     class Stream:
@@ -159,7 +161,12 @@ def test_a_signal_while_the_temporary_file_is_made_removes_it(tmp_path, monkeypa
         return made
 
     monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
-    with pytest.raises(KeyboardInterrupt):
-        with atomic_open(tmp_path / "out.wav") as stream:
-            stream.write(b"data")
+    # Python's own Ctrl-C handler, as in a terminal, even when the tests run as a background job (SIGINT ignored).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with atomic_open(tmp_path / "out.wav") as stream:
+                stream.write(b"data")
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert list(tmp_path.iterdir()) == []
