@@ -151,6 +151,20 @@ def test_help_does_not_import_torch():
     assert result.returncode == 0 and "--waveform-temp" in result.stdout
 
 
+def test_say_imports_neither_transformers_nor_dynamo(tiny_checkpoint, tmp_path):
+    """Each costs about a second of every `bark say` process, which a cron job or a shell pipeline pays on
+    every call (torch._dynamo came in through nn.Embedding's random init on the meta device)."""
+    code = (
+        "import sys\n"
+        "from bark_cli.cli.app import main\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    print(exc.code, file=sys.stderr)\n"
+        "print([m for m in ('transformers', 'torch._dynamo', 'torch._inductor') if m in sys.modules], file=sys.stderr)\n"
+    )
+    args = ["say", "hello my name is suno", "-o", str(tmp_path / "x.wav"), "--model", str(tiny_checkpoint), "--no-cache"]
+    result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120)
+    assert result.stderr.strip().splitlines()[-2:] == ["0", "[]"], result.stderr
+
+
 def test_debug_variable_shows_traceback(say, tiny_checkpoint, tmp_path, monkeypatch):
     monkeypatch.setenv("BARK_DEBUG", "1")
     out = tmp_path / "x.wav"

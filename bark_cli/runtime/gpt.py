@@ -108,6 +108,12 @@ class MLP(nn.Module):
         return self.out_proj(self.gelu(self.in_proj(x)))
 
 
+def embedding(num: int, width: int) -> nn.Embedding:
+    """An ``nn.Embedding`` (num, width) without its random init, which the checkpoint's weights replace
+    anyway: ``normal_`` on the meta device (build_gpt) imports torch._dynamo, about 1 s of every process."""
+    return nn.Embedding(num, width, _weight=torch.empty(num, width))
+
+
 class Block(nn.Module):
     def __init__(self, config: GPTConfig, bias: bool):
         super().__init__()
@@ -136,8 +142,8 @@ class CausalGPT(nn.Module):
     def __init__(self, config: GPTConfig):
         super().__init__()
         self.config = config
-        self.input_embeds_layer = nn.Embedding(config.input_vocab_size, config.n_embd)
-        self.position_embeds_layer = nn.Embedding(config.block_size, config.n_embd)
+        self.input_embeds_layer = embedding(config.input_vocab_size, config.n_embd)
+        self.position_embeds_layer = embedding(config.block_size, config.n_embd)
         self.layers = nn.ModuleList([Block(config, config.bias) for _ in range(config.n_layer)])
         self.layernorm_final = nn.LayerNorm(config.n_embd, bias=config.bias)
         self.lm_head = nn.Linear(config.n_embd, config.output_vocab_size, bias=False)
@@ -228,9 +234,9 @@ class FineGPT(nn.Module):
         super().__init__()
         self.config = config
         self.input_embeds_layers = nn.ModuleList(
-            [nn.Embedding(config.input_vocab_size, config.n_embd) for _ in range(config.n_codes_total)]
+            [embedding(config.input_vocab_size, config.n_embd) for _ in range(config.n_codes_total)]
         )
-        self.position_embeds_layer = nn.Embedding(config.block_size, config.n_embd)
+        self.position_embeds_layer = embedding(config.block_size, config.n_embd)
         # Bark's fine model has layer-norm biases even though its linears follow config.bias.
         self.layers = nn.ModuleList([Block(config, True) for _ in range(config.n_layer)])
         self.layernorm_final = nn.LayerNorm(config.n_embd)
