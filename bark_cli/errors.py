@@ -6,6 +6,9 @@ by tests/test_docs.py) is read from the classes, so a code is written down in on
 
 from __future__ import annotations
 
+import re
+import sys
+
 
 class BarkError(Exception):
     """Base of every error a user can cause or fix; its message is shown as-is, on one line."""
@@ -119,6 +122,13 @@ class ClusterError(BarkError):
     meaning = "--ray: the Ray cluster cannot be reached or failed mid-run (rerun to resume)"
 
 
+class OutOfMemory(BarkError):
+    """An allocation failed: the GPU's memory or the machine's RAM cannot hold the networks or a batch."""
+
+    exit_code = 14
+    meaning = "out of memory (GPU or RAM): lower --batch-size or --segment-seconds, or use --half or --cpu-offload"
+
+
 class Terminated(BaseException):
     """SIGTERM (``timeout``, systemd, ``kill``): the run stops and cleans up as after Ctrl-C.
 
@@ -144,10 +154,38 @@ EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 
 _CODED = (
     BarkError, UsageError, VoiceError, WeightsNotFoundError, DeviceError, OutputError, BatchItemsFailed,
-    QualityFlagged, BookInputError, MissingExtraError, PlaybackError, ServerError, ClusterError, OutputClosedError,
-    Terminated,
+    QualityFlagged, BookInputError, MissingExtraError, PlaybackError, ServerError, ClusterError, OutOfMemory,
+    OutputClosedError, Terminated,
 )  # fmt: skip
 EXIT_CODES: list[tuple[int, str]] = sorted(
     [(EXIT_OK, "success"), (EXIT_INTERRUPTED, "interrupted (Ctrl-C); no partial output is left")]
     + [(cls.exit_code, cls.meaning) for cls in _CODED]
 )
+
+
+_TRIED = re.compile(r"[Tt]ried to allocate ([0-9.]+ ?[KMGT]?i?B|[0-9]+ bytes)")
+
+
+def out_of_memory(exc: BaseException) -> OutOfMemory | None:
+    """Our error for a failed allocation (torch's CUDA out-of-memory error, the CPU allocator's RuntimeError,
+    Python's MemoryError), or None for any other exception. A batch too large for a GPU is the most common
+    way a run fails there: it is the user's to fix, not a bug."""
+    torch = sys.modules.get("torch")  # not imported: the error cannot be torch's
+    text = str(exc)
+    if isinstance(exc, MemoryError):
+        where = "RAM"
+    elif torch is not None and isinstance(exc, torch.OutOfMemoryError):
+        where = "GPU memory" if "CUDA" in text or "GPU" in text else "device memory"
+    elif isinstance(exc, RuntimeError) and ("can't allocate memory" in text or "Cannot allocate memory" in text):
+        where = "RAM"  # the CPU allocator's words, or ENOMEM's (a failed mmap of the weights)
+    else:
+        return None
+    tried = _TRIED.search(text)
+    if tried and tried.group(1).endswith(" bytes"):
+        tried_text = f"{int(tried.group(1).split()[0]) / 2**30:.2f} GiB"
+    else:
+        tried_text = tried.group(1) if tried else None
+    detail = f" (a further {tried_text} was asked for)" if tried_text else ""
+    return OutOfMemory(
+        f"out of {where}{detail}: lower --batch-size or --segment-seconds, or use --half (or --cpu-offload on a GPU)"
+    )

@@ -138,3 +138,50 @@ def test_a_damaged_checkpoint_exits_4(tiny_checkpoint, tmp_path, how):
     [line] = result.output.strip().splitlines()
     assert line.startswith(f"bark: error: --model {model}: ")
     assert not (tmp_path / "x.wav").exists()
+
+
+def test_failed_allocations_are_the_users_to_fix():
+    """torch's and Python's out-of-memory errors become OutOfMemory (exit 14, with what to lower); other
+    errors stay what they are (an internal error, exit 1)."""
+    import torch
+
+    from bark_cli.errors import OutOfMemory, out_of_memory
+
+    with pytest.raises(RuntimeError) as cpu:
+        torch.empty(2**40)  # 4 TiB: the CPU allocator's own failure
+    oom = out_of_memory(cpu.value)
+    assert isinstance(oom, OutOfMemory) and oom.exit_code == 14
+    assert str(oom).startswith("out of RAM (a further 4096.00 GiB was asked for): lower --batch-size")
+    cuda = torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB. GPU 0 has a total capacity of 79 GiB")
+    assert str(out_of_memory(cuda)).startswith("out of GPU memory (a further 2.00 GiB was asked for)")
+    assert isinstance(out_of_memory(MemoryError()), OutOfMemory)
+    assert out_of_memory(RuntimeError("shape mismatch")) is None and out_of_memory(ValueError("x")) is None
+
+
+OUT_OF_MEMORY = """
+import resource, sys
+from bark_cli.cli.app import main
+
+def say(out):
+    sys.argv = ["bark", "say", "hello my name is suno", "-o", out, "--no-cache"]
+    try:
+        main()
+    except SystemExit as exc:
+        return exc.code
+
+assert say("warm.wav") == 0  # imports, threads and the allocator's arenas are in place
+used = int(open("/proc/self/statm").read().split()[0]) * resource.getpagesize()
+resource.setrlimit(resource.RLIMIT_AS, (used + 8 * 2**20, resource.RLIM_INFINITY))  # 8 MiB more, at most
+sys.exit(say("x.wav"))
+"""
+
+
+def test_running_out_of_memory_exits_14_with_one_line_and_no_file(tiny_checkpoint, work):
+    """A real allocation failure (the address space capped just above what the process holds): loading the
+    weights again cannot map them. Before, this read as a damaged checkpoint (exit 4)."""
+    env = {**os.environ, "BARK_MODEL": str(tiny_checkpoint)}
+    result = subprocess.run([sys.executable, "-c", OUT_OF_MEMORY], capture_output=True, env=env, cwd=work, timeout=300)
+    assert result.returncode == 14, result.stderr.decode()
+    line = result.stderr.decode().strip().splitlines()[-1]
+    assert line.startswith("bark: error: out of RAM") and "--batch-size" in line
+    assert sorted(p.name for p in work.iterdir()) == ["warm.wav"]

@@ -197,6 +197,23 @@ def test_retakes_give_the_same_bytes_and_log_on_any_number_of_workers(cluster, e
     assert outputs(tmp_path / "one") == outputs(tmp_path / "two") == outputs(tmp_path / "local")
 
 
+def test_a_workers_failed_allocation_is_out_of_memory_as_locally(cluster, tiny_checkpoint):
+    """What a worker's GPU or RAM cannot hold comes back as OutOfMemory (exit 14), not as a bug (exit 1)."""
+    from bark_cli.cluster.workers import RaySynthesizer
+    from bark_cli.errors import OutOfMemory
+    from bark_cli.options import ClusterOptions, RuntimeOptions
+
+    @ray.remote
+    def allocate():
+        import torch
+
+        return torch.empty(2**40)  # 4 TiB
+
+    synthesizer = RaySynthesizer(RuntimeOptions(model=str(tiny_checkpoint)), ClusterOptions(ray="auto"))
+    with pytest.raises(OutOfMemory, match="^out of RAM"):
+        synthesizer._get(allocate.remote())
+
+
 def test_only_the_cluster_module_imports_ray():
     root = Path(__file__).resolve().parent.parent / "bark_cli"
     importing = {

@@ -17,7 +17,7 @@ import warnings
 
 import typer
 
-from ..errors import EXIT_INTERNAL, EXIT_INTERRUPTED, BarkError, OutputClosedError, Terminated
+from ..errors import EXIT_INTERNAL, EXIT_INTERRUPTED, BarkError, OutputClosedError, Terminated, out_of_memory
 from ..signals import handling_sigterm
 
 PACKAGE_LOGGER = "bark_cli"
@@ -91,6 +91,10 @@ def reporting_errors(verbose: bool = False, quiet: bool = False):
     except Exception as exc:
         if debug:
             raise
+        oom = out_of_memory(exc)
+        if oom is not None:  # the user's to fix (a smaller batch, half precision), not a bug
+            typer.echo(f"bark: error: {oom}", err=True)
+            raise typer.Exit(oom.exit_code) from None
         message = printable(f"{type(exc).__name__}: {exc}")
         typer.echo(f"bark: internal error: {message} (BARK_DEBUG=1 shows the traceback)", err=True)
         raise typer.Exit(EXIT_INTERNAL) from None

@@ -16,7 +16,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..errors import BarkError, ClusterError, DeviceError, MissingExtraError
+from ..errors import BarkError, ClusterError, DeviceError, MissingExtraError, out_of_memory
 from ..options import ClusterOptions, GenerationOptions, RuntimeOptions
 from ..progress import NullProgress, Progress
 from ..text.normalize import text_token_ids
@@ -157,6 +157,9 @@ class RaySynthesizer:
             cause = getattr(exc, "cause", None)
             if isinstance(cause, BarkError):
                 raise type(cause)(str(cause)) from exc
+            oom = out_of_memory(cause) if isinstance(cause, BaseException) else None
+            if oom is not None:  # a worker's GPU or RAM: the batch is too large there
+                raise oom from exc
             raise BarkError(f"a Ray worker failed: {_first_line(cause or exc)}") from exc
         except ray.exceptions.RayError as exc:  # the worker died more than RESTARTS times, or the cluster went away
             raise ClusterError(f"the Ray cluster failed: {_first_line(exc)}; rerun to resume") from exc

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from ..errors import WeightsNotFoundError
+from ..errors import WeightsNotFoundError, out_of_memory
 
 # BarkModel's sub-models: the attribute (the prefix of its weights) and the key of its config.
 SEMANTIC, COARSE, FINE, CODEC = "semantic", "coarse_acoustics", "fine_acoustics", "codec_model"
@@ -49,6 +49,9 @@ def read_weights(path: Path) -> dict[str, torch.Tensor]:
                 weights.update(torch.load(shard, map_location="cpu", mmap=True, weights_only=True))
             return weights
     except Exception as exc:  # a truncated or foreign file: every reader raises its own kind
+        oom = out_of_memory(exc)
+        if oom is not None:  # the file is fine; this machine cannot map it now
+            raise oom from exc
         raise WeightsNotFoundError(f"the weights in {path} cannot be read ({type(exc).__name__}: {exc})") from exc
     raise WeightsNotFoundError(f"{path} holds no weights (model.safetensors or pytorch_model.bin)")
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from ..constants import COARSE_CODEBOOK_VOCAB
-from ..errors import DeviceError, WeightsNotFoundError
+from ..errors import DeviceError, WeightsNotFoundError, out_of_memory
 from ..options import RuntimeOptions
 from .cpu.linears import can_prepack, prepack_linears, quantize_linears
 from .cpu.native import load_native
@@ -82,6 +82,9 @@ def load_networks(options: RuntimeOptions) -> Networks:
     try:
         networks = networks_from_state(config, weights, tokenizer, device, dtype, options.cpu_offload, options.quantize)
     except (KeyError, RuntimeError, ValueError) as exc:  # missing or misshapen weights
+        oom = out_of_memory(exc)
+        if oom is not None:  # torch's CUDA out-of-memory error is a RuntimeError too
+            raise oom from exc
         raise WeightsNotFoundError(f"--model {options.model}: not a loadable Bark checkpoint ({exc})") from exc
     del weights  # in half precision, the float32 tensors (file pages by now)
     return_free_memory()

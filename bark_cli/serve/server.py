@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import BarkError, DeviceError, InvalidOptionError, ServerError
+from ..errors import BarkError, DeviceError, InvalidOptionError, ServerError, out_of_memory
 from ..options import GenerationOptions, QualityOptions, RenderOptions, RuntimeOptions
 from ..pipeline import Pipeline, Recording, Synthesizer
 from ..schema import build, key_values
@@ -201,6 +201,11 @@ class Server:
             log.info("%s request failed: %s", op, exc)
             self._send(conn, {"error": str(exc), "exit_code": exc.exit_code})
         except Exception as exc:  # a bug or a resource (memory): this request fails, the server goes on
+            oom = out_of_memory(exc)
+            if oom is not None:
+                log.info("%s request failed: %s", op, oom)
+                self._send(conn, {"error": str(oom), "exit_code": oom.exit_code})
+                return
             log.error("%s request failed: %s: %s", op, type(exc).__name__, exc, exc_info=log.isEnabledFor(logging.DEBUG))
             self._send(conn, {"error": f"the server failed: {type(exc).__name__}: {exc}", "exit_code": ServerError.exit_code})
         else:
