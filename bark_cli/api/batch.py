@@ -16,7 +16,6 @@ import dataclasses
 import json
 import logging
 import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from ..audio.joins import Joiner
 from ..audio.subtitles import write_subtitles
 from ..batch.cache import SegmentCache, content_key, voice_digest
 from ..batch.inputs import Item
+from ..batch.manifest import ItemLog, Summary
 from ..batch.outputs import FilePlan, ItemFiles, clear_damaged, state_directory
 from ..constants import SAMPLE_RATE
 from ..errors import BarkError, InvalidOptionError, OutputError
@@ -43,27 +43,6 @@ STATE_DIR = ".bark"  # inside --out-dir: per-output locks and records of what ea
 ITEM_ERRORS = (BarkError, OSError, ValueError, MemoryError)  # what fails one item, not the run
 
 log = logging.getLogger("bark_cli")
-
-
-@dataclass
-class Summary:
-    items: int = 0
-    rendered: int = 0  # written, with at least one segment generated now
-    cached: int = 0  # written from cached segments only
-    skipped: int = 0  # output already matched its inputs
-    locked: int = 0  # another run was rendering it
-    failed: int = 0
-    flagged: int = 0  # items written with segments that still fail a quality check
-    segments_generated: int = 0  # takes generated (retakes included)
-    segments_cached: int = 0
-    segments_retaken: int = 0
-    segments_flagged: int = 0
-    audio_seconds: float = 0.0
-    compute_seconds: float = 0.0
-
-    @property
-    def real_time_factor(self) -> float:
-        return self.compute_seconds / self.audio_seconds if self.audio_seconds else 0.0
 
 
 @dataclass
@@ -146,9 +125,8 @@ class BatchRunner:
             raise OutputError(f"--manifest {self.manifest} is also an input file")
         self.plan = FilePlan(out_dir, self.state, {**reserved, self.manifest: "the manifest"})
         self.files: dict[int, ItemFiles] = {}
-        self.manifest_failed = False
         self.summary = Summary()
-        self._holding: list | None = None  # where _finish keeps the lines of a window not yet rendering
+        self.item_log = ItemLog(self.manifest, self.summary, log)
 
     # --- per item ------------------------------------------------------------------------------------
     def _item_key(self, item: Item, voice, options: GenerationOptions, fmt: AudioFormat) -> str:
@@ -180,23 +158,6 @@ class BatchRunner:
         log.warning("warning: damaged record %s (%s): rendering %s again", path, why, files.output.name)
         return None
 
-    def _finish(self, item: Item, status: str, **details) -> None:
-        if self._holding is not None:  # a window behind the one rendering: logged when its turn comes (run)
-            self._holding.append((item, status, details))
-            return
-        setattr(self.summary, status, getattr(self.summary, status) + 1)
-        event = {"event": "item", "item": item.number, "source": item.source, "output": item.output, "status": status}
-        event.update(details)
-        self.log(event)
-        line = json.dumps({**event, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}, ensure_ascii=False) + "\n"
-        try:
-            with open(self.manifest, "a", encoding="utf-8") as stream:  # one short O_APPEND write per item
-                stream.write(line)
-        except OSError as exc:  # a full disk: the items still render, and the log says what happened
-            if not self.manifest_failed:
-                log.warning("warning: cannot append to the manifest %s: %s", self.manifest, exc.strerror or exc)
-            self.manifest_failed = True
-
     def _start(self, item: Item) -> _Work | None:
         """Lock and plan one item, or finish it here (failed, locked or skipped)."""
         from filelock import FileLock, Timeout
@@ -204,7 +165,7 @@ class BatchRunner:
         from ..voices.library import resolve_voice
 
         if item.error:
-            self._finish(item, "failed", error=item.error)
+            self.item_log.finish(item, "failed", error=item.error)
             return None
         files = self.files[item.number]
         lock = None
@@ -216,7 +177,7 @@ class BatchRunner:
             try:
                 lock.acquire(timeout=0)
             except Timeout:
-                self._finish(item, "locked")
+                self.item_log.finish(item, "locked")
                 return None
             options = dataclasses.replace(self.generation, **item.options)
             if options.seed is None:
@@ -227,7 +188,7 @@ class BatchRunner:
             key = self._item_key(item, voice, options, fmt)
             if not self.force and files.output.is_file() and self._recorded_key(files) == key:
                 lock.release()
-                self._finish(item, "skipped")
+                self.item_log.finish(item, "skipped")
                 return None
             check_text(item.text)
             files.output.parent.mkdir(parents=True, exist_ok=True)
@@ -244,7 +205,7 @@ class BatchRunner:
         except ITEM_ERRORS as exc:
             if lock is not None and lock.is_locked:
                 lock.release()
-            self._finish(item, "failed", error=str(exc) or type(exc).__name__)
+            self.item_log.finish(item, "failed", error=str(exc) or type(exc).__name__)
             return None
 
     # --- output ---------------------------------------------------------------------------------------
@@ -263,11 +224,11 @@ class BatchRunner:
             status = "rendered" if work.generated else "cached"
             gate = {"retaken": work.retaken, "flagged_segments": work.flagged} if self.quality.retakes else {}
             self.summary.flagged += bool(work.flagged)
-            self._finish(
+            self.item_log.finish(
                 item, status, seconds=round(seconds, 3), segments=len(work.segments), generated=work.generated, **gate
             )
         except ITEM_ERRORS as exc:
-            self._finish(item, "failed", error=str(exc) or type(exc).__name__)
+            self.item_log.finish(item, "failed", error=str(exc) or type(exc).__name__)
         finally:
             work.lock.release()
 
@@ -281,10 +242,6 @@ class BatchRunner:
             log_flagged(i, work.segments[i].text, result, f"item {work.item.number}: ")
         if i == len(work.segments) - 1:
             self._write(work)
-
-    def _release(self, lines: list[tuple]) -> None:
-        for item, status, details in lines:
-            self._finish(item, status, **details)
 
     def run(self, items: list[Item]) -> Summary:
         self.summary.items = len(items)
@@ -304,24 +261,24 @@ class BatchRunner:
             try:
                 for w, begin in enumerate(range(start, min(start + span, len(items)), window)):
                     held.append([])
-                    self._holding = held[w] if w else None
+                    self.item_log.holding = held[w] if w else None
                     for item in items[begin : begin + window]:
                         work = self._start(item)
                         if work is not None:
                             works.append(work)
                             windows.append(w)
-                self._holding = None
+                self.item_log.holding = None
                 released = 0  # the windows whose held lines are logged
                 recordings = [w.recording for w in works]
                 for r, i, result in self.pipeline.render(recordings, self.render.batch_size, windows=windows):
                     while released <= windows[r]:
-                        self._release(held[released])
+                        self.item_log.release(held[released])
                         released += 1
                     self._add(works[r], i, result)
                 for lines in held[released:]:
-                    self._release(lines)
+                    self.item_log.release(lines)
             except BaseException:
-                self._holding = None
+                self.item_log.holding = None
                 for w in works:
                     if w.lock.is_locked:
                         w.lock.release()

@@ -21,11 +21,9 @@ import dataclasses
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
 
 from ..batch.cache import content_key
 from ..errors import InvalidOptionError, OutputError
@@ -216,19 +214,20 @@ def book(
         if summary.failed:
             log({"event": "book", "status": "not assembled", "output": summary.output})
             return summary
+        from ..book.assemble import assemble, assembled_files, stamp
         from ..book.m4b import BookTags
 
         tags = BookTags(
             parsed.title, parsed.author, voice, parsed.language, f"Narrated by bark-cli ({runtime.model}), voice {voice}", parsed.cover
         )
         key = content_key({
-            "chapters": [(c.number, c.title, _stamp(f)) for c, f in zip(chapters, files)], "options": key_values(options),
+            "chapters": [(c.number, c.title, stamp(f)) for c, f in zip(chapters, files)], "options": key_values(options),
             "tags": dataclasses.asdict(dataclasses.replace(tags, cover=None)),
             "cover": content_key({"cover": parsed.cover.data.hex()}) if parsed.cover else None,
             "format": dataclasses.asdict(fmt) if fmt is not None else None, "output": summary.output,
         })  # fmt: skip
         record = state / ASSEMBLED_RECORD
-        written = None if force else _assembled(record, key, output.parent if output is not None else split)
+        written = None if force else assembled_files(record, key, output.parent if output is not None else split)
         if written is not None:
             if split is not None:
                 for report, name in zip(summary.chapters, written):
@@ -236,7 +235,7 @@ def book(
             summary.assembled = "up to date"
             log({"event": "book", "status": "up to date", "output": summary.output})
             return summary
-        written = _assemble(chapters, files, summary, output, split, fmt, tags, options, len(parsed.chapters), log)
+        written = assemble(chapters, files, summary, output, split, fmt, tags, options, len(parsed.chapters), log)
         from ..files import atomic_open
 
         with atomic_open(record, "w", encoding="utf-8") as stream:
@@ -246,25 +245,6 @@ def book(
         return summary
     finally:
         lock.release()
-
-
-def _stamp(path: Path) -> list[int]:
-    """What identifies a rendered chapter's file: it is replaced (a new inode, time) whenever re-rendered."""
-    status = path.stat()
-    return [status.st_ino, status.st_size, status.st_mtime_ns]
-
-
-def _assembled(record: Path, key: str, directory: Path) -> list[str] | None:
-    """The files an earlier run assembled from exactly ``key``, if its record says so and they are all
-    still in ``directory``; else None (assemble again)."""
-    try:
-        data = json.loads(record.read_text(encoding="utf-8"))
-        files = data["files"]
-        if data["key"] != key or not all(isinstance(f, str) for f in files):
-            return None
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return files if all((directory / f).is_file() for f in files) else None
 
 
 def _render(path, chapters, summary, work, force, generation, runtime, render, quality, log, progress, cluster) -> list[Path]:
@@ -321,57 +301,3 @@ def _render(path, chapters, summary, work, force, generation, runtime, render, q
             info = soundfile.info(str(file))
             reports[chapter.number].seconds = info.frames / info.samplerate
     return files
-
-
-def _levelled(chapters, files, summary, options: BookOptions, log) -> Iterator[tuple[object, np.ndarray]]:
-    """Each chapter's audio in turn (one in memory at a time), levelled as the options ask."""
-    import soundfile
-
-    from ..book import loudness
-
-    reports = {c.number: c for c in summary.chapters}
-    for chapter, file in zip(chapters, files):
-        audio, _ = soundfile.read(str(file), dtype="float32")
-        levelled = None
-        if options.acx:
-            audio, levelled = loudness.to_acx(audio)
-        elif options.loudness is not None:
-            audio, levelled = loudness.to_loudness(audio, options.loudness, options.true_peak)
-        if levelled is not None:
-            report = reports[chapter.number]
-            report.levels = {**levelled.measured, "gain_db": levelled.gain_db, "limited": levelled.limited, "passed": levelled.passed}
-            log({"event": "levels", "chapter": chapter.number, "title": chapter.title, "acx": options.acx,
-                 "target": options.loudness, **report.levels})  # fmt: skip
-        yield chapter, audio
-
-
-def _clear_stale(path: Path) -> None:
-    """Remove the temporary files a killed run left beside ``path`` (safe: we hold the book's lock)."""
-    from ..files import stale_temporaries
-
-    for stale in stale_temporaries(path):
-        stale.unlink(missing_ok=True)
-
-
-def _assemble(chapters, files, summary, output, split, fmt, tags, options: BookOptions, total: int, log) -> list[str]:
-    """Write the M4B, or the --split files (with --acx: ACX's MP3s); the names of the files written."""
-    from ..book.export import chapter_file_name, chapter_tags, write_acx_mp3, write_chapter
-    from ..book.m4b import write_m4b
-
-    stream = _levelled(chapters, files, summary, options, log)
-    if output is not None:
-        _clear_stale(output)
-        write_m4b(output, ((chapter.title, audio) for chapter, audio in stream), tags)
-        return [output.name]
-    reports, names = {c.number: c for c in summary.chapters}, []
-    for chapter, audio in stream:
-        name = chapter_file_name(chapter.number, total, chapter.title, "mp3" if options.acx else fmt.name)
-        reports[chapter.number].output = name
-        names.append(name)
-        file_tags = chapter_tags(tags, chapter.title, chapter.number, total)
-        _clear_stale(split / name)
-        if options.acx:
-            write_acx_mp3(split / name, audio, file_tags)
-        else:
-            write_chapter(split / name, audio, fmt, file_tags)
-    return names
